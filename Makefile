@@ -1,0 +1,37 @@
+# The README's commands. `make run` and `make test` create .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)
+export TICKET_DQ_LANDING ?= $(CURDIR)/data/landing
+export TICKET_DQ_WAREHOUSE ?= $(CURDIR)/data/warehouse/ticket_dq.duckdb
+
+.PHONY: venv run dev test bench clean
+
+venv: $(STAMP)
+
+# Reinstall when the dependency pins change. requirements.lock constrains the whole tree.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+# Generate the demo landing area if it is empty, then materialize every asset once and summarise.
+run: $(STAMP)
+	$(BIN)/ticket-dq simulate demo --out "$(TICKET_DQ_LANDING)" --if-empty
+	$(BIN)/ticket-dq materialize --demo-clock
+
+# The Dagster UI with sensors and schedules, on loopback.
+dev: $(STAMP)
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf data/warehouse/* data/landing/* storage history schedules logs

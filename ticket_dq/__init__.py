@@ -1,0 +1,1 @@
+"""ticket_dq: data-quality assurance for an online movie-ticketing platform."""

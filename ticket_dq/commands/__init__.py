@@ -1,0 +1,1 @@
+"""Subcommands of the ``ticket-dq`` CLI, one module each (see ticket_dq/cli.py)."""

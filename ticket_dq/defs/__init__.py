@@ -1,0 +1,1 @@
+"""Dagster objects only, thin: one folder per stage, one file per kind. Loaded by definitions.py."""

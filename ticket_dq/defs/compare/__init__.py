@@ -1,0 +1,1 @@
+"""compare stage: Dagster wiring; the logic lives in ticket_dq.lib."""

@@ -1,0 +1,1 @@
+"""ingest stage: Dagster wiring; the logic lives in ticket_dq.lib."""

@@ -1,0 +1,1 @@
+"""metrics stage: Dagster wiring; the logic lives in ticket_dq.lib."""

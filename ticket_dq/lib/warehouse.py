@@ -1,0 +1,173 @@
+"""The one place that opens the DuckDB warehouse and creates its shared tables.
+
+DuckDB allows one writing process per file and never waits for a lock: a second process fails at
+once with "Could not set lock on file". ``connect`` therefore retries with backoff for a bounded
+time, and callers hold connections only for the work at hand (``with connect(...) as con``).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from ticket_dq.lib import contract
+
+SCHEMAS = ("meta", "raw", "ref", "cand", "dq")
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process held the warehouse lock for longer than the retry budget."""
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() and ("Could not set lock" in text or "Conflicting lock" in text)
+
+
+@contextmanager
+def connect(path: str | Path, *, read_only: bool = False, timeout_s: float = 120.0,
+            ensure: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, retrying while another process holds its lock; close it on exit.
+
+    ``ensure`` creates the shared schemas and tables idempotently (skipped for read-only opens).
+    """
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:  # lock held elsewhere
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise WarehouseLocked(f"warehouse {path} stayed locked for {timeout_s:.0f}s: {exc}") from exc
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    try:
+        # Timestamps in the warehouse are naive Beijing time; keep DuckDB's own clock functions
+        # from silently converting through the machine's zone.
+        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        if ensure and not read_only:
+            ensure_schema(con)
+        yield con
+    finally:
+        con.close()
+
+
+def raw_table_ddl(feed: contract.Feed) -> str:
+    cols = feed.raw_columns() + list(contract.LINEAGE_COLUMNS)
+    body = ",\n  ".join(f"{name} {typ}" for name, typ in cols)
+    return f"CREATE TABLE IF NOT EXISTS {feed.table} (\n  {body}\n)"
+
+
+def reference_table_ddl(feed: contract.Feed) -> str:
+    cols = feed.raw_columns() + [("ingest_file", "VARCHAR"), ("ingest_line", "BIGINT"), ("ingested_at", "TIMESTAMP")]
+    body = ",\n  ".join(f"{name} {typ}" for name, typ in cols)
+    return f"CREATE TABLE IF NOT EXISTS {contract.reference_table(feed.name)} (\n  {body}\n)"
+
+
+# Tables shared across stages. Stage-private tables are created by the asset that owns them.
+SHARED_DDL = (
+    # The landing ledger: one row per delivered file (manifest present). Conservation rule:
+    # rows_manifest = rows_ingested + rows_quarantined for every row.
+    """CREATE TABLE IF NOT EXISTS meta.ingested_files (
+      file VARCHAR PRIMARY KEY,      -- data file path relative to the landing root
+      feed VARCHAR NOT NULL,
+      source VARCHAR NOT NULL,
+      folder_date DATE,              -- the <YYYY-MM-DD> folder it was delivered in
+      stem VARCHAR NOT NULL,
+      sha256 VARCHAR NOT NULL,
+      snapshot_ts TIMESTAMP,
+      schema_version INTEGER,
+      encoding VARCHAR,
+      rows_manifest BIGINT NOT NULL,
+      rows_in_file BIGINT,
+      rows_ingested BIGINT NOT NULL,
+      rows_quarantined BIGINT NOT NULL,
+      status VARCHAR NOT NULL,       -- INGESTED | REJECTED
+      reason VARCHAR,
+      run_id VARCHAR,
+      ingested_at TIMESTAMP NOT NULL
+    )""",
+    # Rows (or whole files, ingest_line NULL) that could not be ingested, with the reason.
+    """CREATE TABLE IF NOT EXISTS raw.quarantine (
+      feed VARCHAR NOT NULL,
+      source VARCHAR,
+      ingest_file VARCHAR NOT NULL,
+      ingest_line BIGINT,
+      raw_text VARCHAR,
+      reason VARCHAR NOT NULL,
+      run_id VARCHAR,
+      quarantined_at TIMESTAMP NOT NULL
+    )""",
+    # dq.issues: CONTRACT.md section 4 columns first, then ours (columns may be added, never removed).
+    """CREATE TABLE IF NOT EXISTS dq.issues (
+      issue_id VARCHAR PRIMARY KEY,
+      category VARCHAR NOT NULL,
+      rule VARCHAR,
+      severity VARCHAR NOT NULL,
+      team VARCHAR NOT NULL,
+      status VARCHAR NOT NULL,
+      source VARCHAR,
+      cinema_code VARCHAR,
+      business_date DATE,
+      show_start_time TIMESTAMP,
+      order_id VARCHAR,
+      pickup_code VARCHAR,
+      affected_orders INTEGER,
+      reason VARCHAR,
+      evidence JSON,
+      first_detected_at TIMESTAMP NOT NULL,
+      last_detected_at TIMESTAMP NOT NULL,
+      resolved_at TIMESTAMP,
+      business_key VARCHAR,          -- identity of the fault within category + source
+      hours_to_show DOUBLE,
+      impact_fen BIGINT,
+      suppressed_by VARCHAR,         -- issue_id of the feed-level issue that inhibits this one
+      detection_status VARCHAR,      -- OPEN | RESOLVED | SUPPRESSED, as detection alone sees it
+      status_changed_at TIMESTAMP
+    )""",
+)
+
+# Issue candidates: every comparison asset writes one table of this shape in schema ``cand``; the
+# issues asset unions them. Keep columns in this order.
+CANDIDATE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("category", "VARCHAR"),
+    ("rule", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("cinema_code", "VARCHAR"),
+    ("business_date", "DATE"),
+    ("show_start_time", "TIMESTAMP"),
+    ("order_id", "VARCHAR"),
+    ("pickup_code", "VARCHAR"),
+    ("affected_orders", "INTEGER"),
+    ("impact_fen", "BIGINT"),
+    ("business_key", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("evidence", "JSON"),
+)
+
+
+def candidate_table_ddl(table: str) -> str:
+    body = ",\n  ".join(f"{n} {t}" for n, t in CANDIDATE_COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n)"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schemas and shared tables if missing. Idempotent and cheap enough to run per connect."""
+    for schema in SCHEMAS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for feed in contract.FEEDS.values():
+        con.execute(raw_table_ddl(feed))
+    for feed in contract.REFERENCE.values():
+        con.execute(reference_table_ddl(feed))
+    for ddl in SHARED_DDL:
+        con.execute(ddl)
