@@ -85,3 +85,13 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         return cls(landing=landing_root(), warehouse=warehouse_path(), now=now())
+
+
+def use_now(value: datetime | str) -> None:
+    """Pin the clock for this process and the runs it starts (the CLI replays a simulated day)."""
+    text = value if isinstance(value, str) else value.strftime("%Y-%m-%d %H:%M:%S")
+    os.environ["TICKET_DQ_NOW"] = str(parse_now(text))
+
+
+def dagster_home() -> str | None:
+    return os.environ.get("DAGSTER_HOME") or None
