@@ -1,0 +1,449 @@
+"""Ingest a feed's newly delivered files into raw.<feed>, raw.quarantine and the ledger.
+
+Rules (CONTRACT.md section 1, ARCHITECTURE.md "Landing is a ledger"; our readings in docs/ingestion.md):
+
+- A file is delivered once its manifest exists; the ledger ``meta.ingested_files`` gets exactly one
+  row per delivered file, keyed by ``file`` (path relative to the landing root), so re-runs skip it.
+- Re-delivery: the same (feed, source, stem) with the same sha256 as an INGESTED file, arriving again
+  (any date folder), lands nothing and is recorded in ``meta.redeliveries``, not in the ledger.
+- Manifest mismatch (sha256 or row count), an unusable manifest, an unreadable encoding or a header
+  missing a contract column: the file is REJECTED as one unit: nothing lands, rows_ingested = 0,
+  rows_quarantined = rows_manifest, and one ``raw.quarantine`` row (ingest_line NULL) says why.
+- Otherwise good rows land with lineage; rows that cannot be parsed go to ``raw.quarantine`` with
+  their physical line, raw text and reason: rows_manifest = rows_ingested + rows_quarantined.
+- Schema drift (missing / extra column, a column whose every value fails to cast) is recorded in
+  ``meta.schema_drift`` for validation to report.
+- One transaction per file: raw rows, quarantine rows, drift rows and the ledger row commit together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ticket_dq.lib import contract, decode, landing
+
+INGEST_DDL = (
+    # Re-deliveries of an already ingested file (same feed, source, stem, sha256): recorded here so
+    # the ledger keeps one row per delivered file and the conservation rule holds.
+    """CREATE TABLE IF NOT EXISTS meta.redeliveries (
+      file VARCHAR PRIMARY KEY,       -- the re-delivered data file, relative to the landing root
+      feed VARCHAR NOT NULL,
+      source VARCHAR NOT NULL,
+      folder_date DATE,
+      stem VARCHAR NOT NULL,
+      sha256 VARCHAR NOT NULL,
+      original_file VARCHAR NOT NULL, -- the ledger row it repeats
+      rows_manifest BIGINT,
+      run_id VARCHAR,
+      detected_at TIMESTAMP NOT NULL
+    )""",
+    # Header drift per delivered file: kind = missing_column | extra_column | type_change.
+    """CREATE TABLE IF NOT EXISTS meta.schema_drift (
+      file VARCHAR NOT NULL,
+      feed VARCHAR NOT NULL,
+      source VARCHAR,
+      kind VARCHAR NOT NULL,
+      column_name VARCHAR NOT NULL,
+      detail VARCHAR,
+      run_id VARCHAR,
+      detected_at TIMESTAMP NOT NULL
+    )""",
+    # Reference files loaded (full replacement); a file whose sha256 is unchanged is not reloaded.
+    """CREATE TABLE IF NOT EXISTS meta.reference_files (
+      name VARCHAR PRIMARY KEY,
+      file VARCHAR NOT NULL,
+      sha256 VARCHAR NOT NULL,
+      encoding VARCHAR,
+      rows_in_file BIGINT,
+      rows_loaded BIGINT,
+      rows_quarantined BIGINT,
+      status VARCHAR NOT NULL,        -- LOADED | REJECTED
+      reason VARCHAR,
+      run_id VARCHAR,
+      loaded_at TIMESTAMP NOT NULL
+    )""",
+)
+
+_STAGED = "__ingest_staged"
+_SOURCE = "__ingest_src"
+_BAD = "__ingest_bad"
+
+
+def ensure_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in INGEST_DDL:
+        con.execute(ddl)
+
+
+@dataclass
+class FileResult:
+    file: str
+    source: str
+    status: str  # INGESTED | REJECTED | REDELIVERY
+    encoding: str | None = None
+    rows_manifest: int = 0
+    rows_in_file: int | None = None
+    rows_ingested: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+    original_file: str | None = None
+
+
+@dataclass
+class FeedReport:
+    feed: str
+    files: list[FileResult] = field(default_factory=list)
+    already_known: int = 0
+
+    def _of(self, status: str) -> list[FileResult]:
+        return [f for f in self.files if f.status == status]
+
+    @property
+    def ingested(self) -> list[FileResult]:
+        return self._of("INGESTED")
+
+    @property
+    def rejected(self) -> list[FileResult]:
+        return self._of("REJECTED")
+
+    @property
+    def redeliveries(self) -> list[FileResult]:
+        return self._of("REDELIVERY")
+
+    @property
+    def rows_ingested(self) -> int:
+        return sum(f.rows_ingested for f in self.files if f.status != "REDELIVERY")
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files if f.status != "REDELIVERY")
+
+    @property
+    def encodings(self) -> list[str]:
+        return sorted({f.encoding for f in self.files if f.encoding})
+
+    def as_dicts(self) -> list[dict]:
+        return [asdict(f) for f in self.files]
+
+
+# ---- helpers ------------------------------------------------------------------------------------------
+
+def _insert_ledger(con, d: landing.Delivery, *, sha: str, encoding, rows_in_file, rows_ingested,
+                   rows_quarantined, status, reason, run_id, now) -> None:
+    con.execute(
+        "INSERT INTO meta.ingested_files (file, feed, source, folder_date, stem, sha256, snapshot_ts, "
+        "schema_version, encoding, rows_manifest, rows_in_file, rows_ingested, rows_quarantined, status, "
+        "reason, run_id, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [d.file, d.feed, d.source, d.folder_date, d.stem, sha, d.snapshot_ts, d.schema_version, encoding,
+         d.rows_manifest, rows_in_file, rows_ingested, rows_quarantined, status, reason, run_id, now],
+    )
+
+
+def _insert_drift(con, d: landing.Delivery, kind: str, columns: list[str], detail, run_id, now) -> None:
+    for col in columns:
+        con.execute(
+            "INSERT INTO meta.schema_drift (file, feed, source, kind, column_name, detail, run_id, detected_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [d.file, d.feed, d.source, kind, col, detail(col) if callable(detail) else detail, run_id, now],
+        )
+
+
+def _reject(con, d: landing.Delivery, reason: str, *, sha: str, encoding=None, rows_in_file=None,
+            run_id, now, drift: tuple[str, list[str]] | None = None) -> FileResult:
+    """Quarantine the whole delivery as one unit (rows_quarantined = rows_manifest)."""
+    con.begin()
+    try:
+        _insert_ledger(con, d, sha=sha, encoding=encoding, rows_in_file=rows_in_file, rows_ingested=0,
+                       rows_quarantined=d.rows_manifest, status="REJECTED", reason=reason, run_id=run_id, now=now)
+        con.execute(
+            "INSERT INTO raw.quarantine (feed, source, ingest_file, ingest_line, raw_text, reason, run_id, "
+            "quarantined_at) VALUES (?, ?, ?, NULL, NULL, ?, ?, ?)",
+            [d.feed, d.source, d.file, f"file rejected: {reason}", run_id, now],
+        )
+        if drift:
+            _insert_drift(con, d, drift[0], drift[1], reason, run_id, now)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return FileResult(file=d.file, source=d.source, status="REJECTED", encoding=encoding,
+                      rows_manifest=d.rows_manifest, rows_in_file=rows_in_file, rows_ingested=0,
+                      rows_quarantined=d.rows_manifest, reason=reason)
+
+
+def _stage(con, feed: contract.Feed, parsed: decode.Parsed) -> list[str]:
+    """Register the parsed frame and build the staging relation ``_STAGED`` (string columns, __line,
+    __rec, extras; JSONL also __json and __bad). Returns JSONL keys seen (empty for CSV)."""
+    con.register(_SOURCE, parsed.frame)
+    if feed.fmt != "jsonl":
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGED} AS SELECT * FROM {_SOURCE}")
+        return []
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {decode.stage_jsonl_sql(feed, _SOURCE)}",
+                {"patch": decode.jsonl_contract_patch(feed)})
+    return [r[0] for r in con.execute(decode.jsonl_keys_sql(_SOURCE)).fetchall()]
+
+
+def _unstage(con) -> None:
+    for stmt in (f"DROP VIEW IF EXISTS {_STAGED}", f"DROP TABLE IF EXISTS {_STAGED}"):
+        try:  # the staging relation is a view (CSV) or a temp table (JSONL)
+            con.execute(stmt)
+        except duckdb.CatalogException:
+            pass
+    for name in (_SOURCE, _BAD):
+        try:
+            con.unregister(name)
+        except duckdb.Error:
+            pass
+
+
+def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, table: str, lineage: dict,
+                qfeed: str, source: str | None, file: str, run_id, now) -> tuple[int, list[tuple], list[tuple]]:
+    """Insert good typed rows into ``table`` and quarantine the rest. Caller holds the transaction and
+    has staged the file. Returns (rows inserted, quarantined (line, reason) sample, type drift)."""
+    extra_reason = "__bad" if feed.fmt == "jsonl" else None
+    typed = decode.typed_select_sql(feed, _STAGED, extra_reason)
+    raw_cols = [c for c, _ in feed.raw_columns()]
+    lin_cols = list(lineage)
+    # Lineage values are bound parameters (or staged columns, _Col); only our column names are
+    # spelled into the SQL.
+    lin_exprs = [str(v) if isinstance(v, _Col) else f"${c}" for c, v in lineage.items()]
+    params = {c: v for c, v in lineage.items() if not isinstance(v, _Col)}
+    inserted = con.execute(
+        f"INSERT INTO {table} ({', '.join(raw_cols + lin_cols)}) "
+        f"SELECT {', '.join(raw_cols + lin_exprs)} FROM ({typed}) WHERE {decode.REASON} IS NULL",
+        params,
+    ).fetchone()[0]
+    # Cast failures: recomputed only when some rows did not land (the common file has none).
+    n_good_candidates = parsed.frame.height
+    bad_rows: list[tuple] = []
+    drift: list[tuple] = []
+    if inserted < n_good_candidates:
+        bad_rows = con.execute(
+            f"SELECT {decode.LINE}, {decode.REC}, {decode.REASON} FROM ({typed}) "
+            f"WHERE {decode.REASON} IS NOT NULL ORDER BY {decode.LINE}"
+        ).fetchall()
+        uc = decode.uncastable_columns_sql(feed, _STAGED)
+        if uc:
+            drift = [r for r in con.execute(uc).fetchall() if r[1] > 0 and r[2] == r[1]]
+    # Raw text of every quarantined record: parse-level (field count) rows plus cast failures.
+    if feed.fmt == "jsonl":
+        texts = dict(con.execute(
+            f"SELECT {decode.REC}, __json FROM {_STAGED} WHERE {decode.REC} IN (SELECT UNNEST($recs))",
+            {"recs": [r[1] for r in bad_rows]},
+        ).fetchall()) if bad_rows else {}
+    else:
+        texts = {r[1]: parsed.raw_text(r[1]) for r in bad_rows}
+    q = [(line, text, reason) for line, text, reason in parsed.bad]
+    q += [(line, texts.get(rec), reason) for line, rec, reason in bad_rows]
+    if q:
+        qdf = pl.DataFrame(q, schema={"line": pl.Int64, "raw_text": pl.String, "reason": pl.String}, orient="row")
+        con.register(_BAD, qdf)
+        con.execute(
+            f"INSERT INTO raw.quarantine (feed, source, ingest_file, ingest_line, raw_text, reason, run_id, "
+            f"quarantined_at) SELECT $feed, $source, $file, line, raw_text, reason, $run_id, $now FROM {_BAD}",
+            {"feed": qfeed, "source": source, "file": file, "run_id": run_id, "now": now},
+        )
+        con.unregister(_BAD)
+    return inserted, q, drift
+
+
+class _Col(str):
+    """A lineage value that is a staged column (e.g. __line), not a bound parameter."""
+
+
+def _parse(feed: contract.Feed, data: bytes) -> decode.Parsed:
+    return decode.parse_jsonl(data, feed) if feed.fmt == "jsonl" else decode.parse_csv(data, feed)
+
+
+# ---- one delivered file -------------------------------------------------------------------------------
+
+def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str | None,
+                now: datetime) -> FileResult:
+    """Ingest one delivery (not yet in the ledger). Commits one transaction."""
+    feed = contract.FEEDS[d.feed]
+    if d.error:
+        return _reject(con, d, d.error, sha=d.sha256, run_id=run_id, now=now)
+    data = d.data_path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+
+    original = con.execute(
+        "SELECT file FROM meta.ingested_files WHERE feed = ? AND source = ? AND stem = ? AND sha256 = ? "
+        "AND status = 'INGESTED' ORDER BY ingested_at LIMIT 1",
+        [d.feed, d.source, d.stem, sha],
+    ).fetchone()
+    if original:
+        con.execute(
+            "INSERT INTO meta.redeliveries (file, feed, source, folder_date, stem, sha256, original_file, "
+            "rows_manifest, run_id, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [d.file, d.feed, d.source, d.folder_date, d.stem, sha, original[0], d.rows_manifest, run_id, now],
+        )
+        return FileResult(file=d.file, source=d.source, status="REDELIVERY", rows_manifest=d.rows_manifest,
+                          reason=f"same content as {original[0]}", original_file=original[0])
+
+    try:
+        parsed = _parse(feed, data)
+    except decode.DecodeError as exc:
+        return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
+    del data
+
+    mismatch = []
+    if sha != d.sha256:
+        mismatch.append(f"sha256 of the file is {sha}, manifest says {d.sha256}")
+    if parsed.rows_in_file != d.rows_manifest:
+        mismatch.append(f"file has {parsed.rows_in_file} rows, manifest says {d.rows_manifest}")
+    if mismatch:
+        return _reject(con, d, "manifest mismatch: " + "; ".join(mismatch), sha=sha, encoding=parsed.encoding,
+                       rows_in_file=parsed.rows_in_file, run_id=run_id, now=now)
+    if parsed.missing:
+        return _reject(con, d, "missing required column " + ", ".join(parsed.missing), sha=sha,
+                       encoding=parsed.encoding, rows_in_file=parsed.rows_in_file, run_id=run_id, now=now,
+                       drift=("missing_column", parsed.missing))
+
+    con.begin()
+    try:
+        keys = _stage(con, feed, parsed)
+        if feed.fmt == "jsonl" and keys:
+            parsed.missing = [c for c in feed.contract_names if c not in keys]
+            parsed.extra = sorted(k for k in keys if k not in feed.contract_names)
+            if parsed.missing:
+                con.rollback()
+                _unstage(con)
+                return _reject(con, d, "missing required column " + ", ".join(parsed.missing), sha=sha,
+                               encoding=parsed.encoding, rows_in_file=parsed.rows_in_file, run_id=run_id,
+                               now=now, drift=("missing_column", parsed.missing))
+        lineage = {"source": d.source, "ingest_file": d.file, "ingest_line": _Col(decode.LINE),
+                   "ingested_at": now, "ingest_run_id": run_id, "extras": _Col(decode.EXTRAS)}
+        inserted, quarantined, type_drift = _load_typed(
+            con, feed, parsed, table=feed.table, lineage=lineage, qfeed=d.feed, source=d.source,
+            file=d.file, run_id=run_id, now=now)
+        if inserted + len(quarantined) != parsed.rows_in_file:
+            raise RuntimeError(f"{d.file}: {inserted} ingested + {len(quarantined)} quarantined "
+                               f"!= {parsed.rows_in_file} rows in file")
+        notes = []
+        if quarantined:
+            notes.append(f"{len(quarantined)} row(s) quarantined")
+        if parsed.extra:
+            notes.append("extra column(s) kept in extras: " + ", ".join(parsed.extra))
+            _insert_drift(con, d, "extra_column", parsed.extra, "kept per row in the extras JSON column",
+                          run_id, now)
+        if type_drift:
+            notes.append("column(s) with no castable value: " + ", ".join(r[0] for r in type_drift))
+            for col, n, failed, sample in type_drift:
+                _insert_drift(con, d, "type_change", [col],
+                              f"all {n} non-empty values fail to cast, e.g. {sample!r}", run_id, now)
+        reason = "; ".join(notes) or None
+        _insert_ledger(con, d, sha=sha, encoding=parsed.encoding, rows_in_file=parsed.rows_in_file,
+                       rows_ingested=inserted, rows_quarantined=len(quarantined), status="INGESTED",
+                       reason=reason, run_id=run_id, now=now)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        _unstage(con)
+    return FileResult(file=d.file, source=d.source, status="INGESTED", encoding=parsed.encoding,
+                      rows_manifest=d.rows_manifest, rows_in_file=parsed.rows_in_file, rows_ingested=inserted,
+                      rows_quarantined=len(quarantined), reason=reason)
+
+
+def ingest_feed(con: duckdb.DuckDBPyConnection, landing_root: str | Path, feed: str, run_id: str | None,
+                now: datetime) -> FeedReport:
+    """Ingest every delivered file of ``feed`` not yet in the ledger (or known as a re-delivery)."""
+    if feed not in contract.FEEDS:
+        raise ValueError(f"unknown feed {feed!r}; contract feeds: {', '.join(contract.FEEDS)}")
+    ensure_ingest_tables(con)
+    known = {r[0] for r in con.execute(
+        "SELECT file FROM meta.ingested_files WHERE feed = ? UNION SELECT file FROM meta.redeliveries WHERE feed = ?",
+        [feed, feed]).fetchall()}
+    report = FeedReport(feed=feed)
+    for d in landing.discover(Path(landing_root), feed):
+        if d.file in known:
+            report.already_known += 1
+            continue
+        report.files.append(ingest_file(con, d, run_id, now))
+        known.add(d.file)
+    return report
+
+
+# ---- reference data -----------------------------------------------------------------------------------
+
+@dataclass
+class ReferenceReport:
+    name: str
+    status: str  # LOADED | UNCHANGED | ABSENT | REJECTED
+    file: str | None = None
+    sha256: str | None = None
+    encoding: str | None = None
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+
+
+def ingest_reference(con: duckdb.DuckDBPyConnection, landing_root: str | Path, name: str, run_id: str | None,
+                     now: datetime) -> ReferenceReport:
+    """Load ``<root>/reference/<name>.csv`` into ref.<name> as a full replacement, unless its sha256 is
+    the one loaded last time. A file missing a contract column replaces nothing (old data stays)."""
+    feed = contract.REFERENCE[name]
+    ensure_ingest_tables(con)
+    root = Path(landing_root)
+    path = landing.reference_files(root).get(name)
+    if path is None:
+        return ReferenceReport(name=name, status="ABSENT", reason=f"no reference/{name}.csv in the landing area")
+    rel = path.relative_to(root).as_posix()
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    prev = con.execute("SELECT sha256 FROM meta.reference_files WHERE name = ?", [name]).fetchone()
+    if prev and prev[0] == sha:
+        return ReferenceReport(name=name, status="UNCHANGED", file=rel, sha256=sha)
+    qfeed = contract.reference_table(name)
+
+    def record(status, encoding, rows_in_file, loaded, quarantined, reason):
+        con.execute("DELETE FROM meta.reference_files WHERE name = ?", [name])
+        con.execute(
+            "INSERT INTO meta.reference_files (name, file, sha256, encoding, rows_in_file, rows_loaded, "
+            "rows_quarantined, status, reason, run_id, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [name, rel, sha, encoding, rows_in_file, loaded, quarantined, status, reason, run_id, now],
+        )
+
+    try:
+        parsed = decode.parse_csv(data, feed)
+        reason = ("missing required column " + ", ".join(parsed.missing)) if parsed.missing else None
+    except decode.DecodeError as exc:
+        parsed, reason = None, str(exc)
+    if reason:
+        con.begin()
+        try:
+            con.execute(
+                "INSERT INTO raw.quarantine (feed, source, ingest_file, ingest_line, raw_text, reason, run_id, "
+                "quarantined_at) VALUES (?, NULL, ?, NULL, NULL, ?, ?, ?)",
+                [qfeed, rel, f"file rejected: {reason}", run_id, now])
+            record("REJECTED", parsed.encoding if parsed else None, parsed.rows_in_file if parsed else None,
+                   0, parsed.rows_in_file if parsed else 0, reason)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return ReferenceReport(name=name, status="REJECTED", file=rel, sha256=sha, reason=reason)
+
+    con.begin()
+    try:
+        _stage(con, feed, parsed)
+        con.execute(f"DELETE FROM {qfeed}")
+        lineage = {"ingest_file": rel, "ingest_line": _Col(decode.LINE), "ingested_at": now}
+        inserted, quarantined, _ = _load_typed(con, feed, parsed, table=qfeed, lineage=lineage, qfeed=qfeed,
+                                               source=None, file=rel, run_id=run_id, now=now)
+        record("LOADED", parsed.encoding, parsed.rows_in_file, inserted, len(quarantined),
+               f"{len(quarantined)} row(s) quarantined" if quarantined else None)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        _unstage(con)
+    return ReferenceReport(name=name, status="LOADED", file=rel, sha256=sha, encoding=parsed.encoding,
+                           rows_loaded=inserted, rows_quarantined=len(quarantined))
