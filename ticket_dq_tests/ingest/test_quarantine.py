@@ -1,0 +1,87 @@
+"""Rows that cannot be parsed are quarantined with line, raw text and reason; the rest lands."""
+
+from __future__ import annotations
+
+from ticket_dq.lib import contract, ingest
+from ticket_dq_tests.ingest.conftest import NOW
+from ticket_dq_tests.ingest.landing_helpers import csv_bytes, deliver, jsonl_bytes, sample_row
+
+
+def _conservation_breaks(con) -> int:
+    return con.execute("SELECT count(*) FROM meta.ingested_files "
+                       "WHERE rows_manifest <> rows_ingested + rows_quarantined").fetchone()[0]
+
+
+def test_malformed_rows_are_quarantined_with_line_and_reason_while_the_rest_lands(con, landing):
+    cols = contract.FEEDS["orders"].contract_names
+    good = sample_row("orders", order_id="O1")
+    multiline = sample_row("orders", order_id="O2", status_reason="line one\nline two")
+    bad_int = sample_row("orders", order_id="O3", ticket_count="two")
+    bad_ts = sample_row("orders", order_id="O4", event_ts="2026-03-08 25:99:00")
+    body = csv_bytes([good, multiline, bad_int, bad_ts])
+    body += b"2026-03-08 10:00:00,O5,short row\n"  # line 7: too few fields (O2 spans lines 3-4)
+    body += csv_bytes([sample_row("orders", order_id="O6")]).split(b"\n", 1)[1]  # line 8
+    deliver(landing, "orders", "FH", "2026-03-08", "orders_1", body, 6)
+
+    report = ingest.ingest_feed(con, landing, "orders", "run-1", NOW)
+
+    f = report.files[0]
+    assert (f.status, f.rows_ingested, f.rows_quarantined) == ("INGESTED", 3, 3)
+    assert con.execute("SELECT order_id, ingest_line FROM raw.orders ORDER BY ingest_line").fetchall() == [
+        ("O1", 2), ("O2", 3), ("O6", 8)]
+    q = con.execute("SELECT ingest_line, raw_text, reason FROM raw.quarantine ORDER BY ingest_line").fetchall()
+    assert [(line, reason) for line, _, reason in q] == [
+        (5, 'column ticket_count: cannot parse "two" as an integer'),
+        (6, 'column event_ts: cannot parse "2026-03-08 25:99:00" as a timestamp (YYYY-MM-DD HH:MM:SS)'),
+        (7, f"expected {len(cols)} fields as in the header, found 3"),
+    ]
+    assert q[0][1].startswith("2026-03-08 10:00:00,O3,")
+    assert q[2][1] == "2026-03-08 10:00:00,O5,short row"
+    assert _conservation_breaks(con) == 0
+
+
+def test_row_with_several_bad_columns_names_each_of_them(con, landing):
+    row = sample_row("partner_schedule", seat_total="x", business_date="08/03/2026", list_price_fen="12.5")
+    deliver(landing, "partner_schedule", "FH", "2026-03-08", "s1", csv_bytes([row, sample_row("partner_schedule")]), 2)
+
+    ingest.ingest_feed(con, landing, "partner_schedule", "run-1", NOW)
+
+    reason = con.execute("SELECT reason FROM raw.quarantine").fetchone()[0]
+    assert "column seat_total" in reason and "column business_date" in reason and "column list_price_fen" in reason
+    assert con.execute("SELECT count(*) FROM raw.partner_schedule").fetchone()[0] == 1
+
+
+def test_unterminated_quote_at_end_of_file_is_quarantined_not_fatal(con, landing):
+    body = csv_bytes([sample_row("complaints", complaint_id="C1")]) + b'C2,2026-03-08 10:00:00,APP,,,OTHER,"never closed\n'
+    deliver(landing, "complaints", "internal", "2026-03-08", "c1", body, 2)
+
+    report = ingest.ingest_feed(con, landing, "complaints", "run-1", NOW)
+
+    assert (report.files[0].rows_ingested, report.files[0].rows_quarantined) == (1, 1)
+    line, reason = con.execute("SELECT ingest_line, reason FROM raw.quarantine").fetchone()
+    assert line == 3 and reason.startswith("unterminated quoted field")
+
+
+def test_jsonl_line_that_is_not_an_object_is_quarantined_with_its_line(con, landing):
+    rows = jsonl_bytes([sample_row("competitor_schedule")]) + b"{broken\n" + jsonl_bytes(
+        [sample_row("competitor_schedule", price_yuan="free")])
+    deliver(landing, "competitor_schedule", "TAOPIAOPIAO", "2026-03-08", "c1", rows, 3)
+
+    report = ingest.ingest_feed(con, landing, "competitor_schedule", "run-1", NOW)
+
+    assert (report.files[0].rows_ingested, report.files[0].rows_quarantined) == (1, 2)
+    assert con.execute("SELECT ingest_line, raw_text, reason FROM raw.quarantine ORDER BY 1").fetchall() == [
+        (2, "{broken", "line is not a JSON object"),
+        (3, rows.decode().splitlines()[2], 'column price_yuan: cannot parse "free" as a decimal yuan amount'),
+    ]
+    assert _conservation_breaks(con) == 0
+
+
+def test_blank_lines_are_not_rows(con, landing):
+    body = csv_bytes([sample_row("issue_events")]) + b"\n\n" + csv_bytes([sample_row("issue_events")]).split(b"\n", 1)[1]
+    deliver(landing, "issue_events", "internal", "2026-03-08", "e1", body, 2)
+
+    report = ingest.ingest_feed(con, landing, "issue_events", "run-1", NOW)
+
+    assert (report.files[0].status, report.files[0].rows_ingested) == ("INGESTED", 2)
+    assert [r[0] for r in con.execute("SELECT ingest_line FROM raw.issue_events ORDER BY 1").fetchall()] == [2, 5]
