@@ -1,0 +1,122 @@
+"""GX suites as Dagster asset checks: one multi-asset check per raw/reference table, with two specs.
+
+- ``<TABLE>_KEYS_VALID`` — ERROR, blocking: key uniqueness, null keys, key formats (parse level).
+  Comparison joins on these keys; bad keys would raise false alerts, so downstream must not run.
+- ``<TABLE>_RULES_VALID`` — WARN, non-blocking: ranges, value sets, consistency, schema drift.
+  The rows are still usable; the violations become VALIDATION_FAILED issues instead.
+Both specs come from one GX run (one op), so a downstream asset that waits for the blocking check
+also sees the stored WARN results. The check writes dq.validation_results, hence pool="duckdb".
+"""
+
+
+import dagster as dg
+
+from ticket_dq import settings
+from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
+from ticket_dq.defs.validation.suites import SUITES
+from ticket_dq.lib.validation import Suite, SuiteOutcome, run_suite
+from ticket_dq.lib.validation.runner import ERROR, WARN
+
+# Check names, UPPER_SNAKE: (ERROR blocking check, WARN check) per table.
+PARTNER_SCHEDULE_KEYS_VALID, PARTNER_SCHEDULE_RULES_VALID = "PARTNER_SCHEDULE_KEYS_VALID", "PARTNER_SCHEDULE_RULES_VALID"
+COMPETITOR_SCHEDULE_KEYS_VALID, COMPETITOR_SCHEDULE_RULES_VALID = "COMPETITOR_SCHEDULE_KEYS_VALID", "COMPETITOR_SCHEDULE_RULES_VALID"
+ORDERS_KEYS_VALID, ORDERS_RULES_VALID = "ORDERS_KEYS_VALID", "ORDERS_RULES_VALID"
+PICKUP_CODES_KEYS_VALID, PICKUP_CODES_RULES_VALID = "PICKUP_CODES_KEYS_VALID", "PICKUP_CODES_RULES_VALID"
+COMPLAINTS_KEYS_VALID, COMPLAINTS_RULES_VALID = "COMPLAINTS_KEYS_VALID", "COMPLAINTS_RULES_VALID"
+ISSUE_EVENTS_KEYS_VALID, ISSUE_EVENTS_RULES_VALID = "ISSUE_EVENTS_KEYS_VALID", "ISSUE_EVENTS_RULES_VALID"
+CINEMAS_KEYS_VALID, CINEMAS_RULES_VALID = "CINEMAS_KEYS_VALID", "CINEMAS_RULES_VALID"
+CINEMA_ALIASES_KEYS_VALID, CINEMA_ALIASES_RULES_VALID = "CINEMA_ALIASES_KEYS_VALID", "CINEMA_ALIASES_RULES_VALID"
+FILMS_KEYS_VALID, FILMS_RULES_VALID = "FILMS_KEYS_VALID", "FILMS_RULES_VALID"
+
+CHECK_NAMES: dict[str, tuple[str, str]] = {
+    "raw.partner_schedule": (PARTNER_SCHEDULE_KEYS_VALID, PARTNER_SCHEDULE_RULES_VALID),
+    "raw.competitor_schedule": (COMPETITOR_SCHEDULE_KEYS_VALID, COMPETITOR_SCHEDULE_RULES_VALID),
+    "raw.orders": (ORDERS_KEYS_VALID, ORDERS_RULES_VALID),
+    "raw.pickup_codes": (PICKUP_CODES_KEYS_VALID, PICKUP_CODES_RULES_VALID),
+    "raw.complaints": (COMPLAINTS_KEYS_VALID, COMPLAINTS_RULES_VALID),
+    "raw.issue_events": (ISSUE_EVENTS_KEYS_VALID, ISSUE_EVENTS_RULES_VALID),
+    "ref.cinemas": (CINEMAS_KEYS_VALID, CINEMAS_RULES_VALID),
+    "ref.cinema_aliases": (CINEMA_ALIASES_KEYS_VALID, CINEMA_ALIASES_RULES_VALID),
+    "ref.films": (FILMS_KEYS_VALID, FILMS_RULES_VALID),
+}
+
+
+def asset_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(table.split("."))
+
+
+def _md_table(outcome: SuiteOutcome, severity: str) -> str:
+    failed = outcome.failed(severity)
+    if not failed:
+        return "All expectations passed." if outcome.results else "No new rows to validate."
+    lines = ["| expectation | unexpected | of rows | sample keys |", "| --- | ---: | ---: | --- |"]
+    for r in failed:
+        if r.exception:
+            lines.append(f"| {r.name} | error | {r.element_count} | {r.exception[:120]} |")
+            continue
+        keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in r.sample_keys[:3])
+        lines.append(f"| {r.name} | {r.unexpected_count} | {r.element_count} | {keys.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+def _result(outcome: SuiteOutcome, severity: str, check_name: str) -> dg.AssetCheckResult:
+    rs = [r for r in outcome.results if r.severity == severity]
+    failed = outcome.failed(severity)
+    metadata: dict = {
+        "success_percent": dg.MetadataValue.float(outcome.success_percent(severity)),
+        "element_count": dg.MetadataValue.int(outcome.element_count),
+        "files_validated": dg.MetadataValue.int(len(outcome.files)),
+        "expectations": dg.MetadataValue.int(len(rs)),
+        "unexpected_counts": dg.MetadataValue.json({r.name: r.unexpected_count for r in rs}),
+        "failing_expectations": dg.MetadataValue.md(_md_table(outcome, severity)),
+    }
+    if outcome.docs_url:
+        metadata["data_docs"] = dg.MetadataValue.url(outcome.docs_url)
+    drift_note = ""
+    if severity == WARN and outcome.table.startswith("raw."):
+        # Schema drift and ledger facts of the batch (files are parsed by ingestion, lib/decode.py).
+        metadata["drift_rows_with_extras"] = dg.MetadataValue.int(outcome.drift_rows)
+        metadata["drift_extra_columns"] = dg.MetadataValue.json(outcome.drift_columns)
+        metadata["rejected_files"] = dg.MetadataValue.json(outcome.rejected_files)
+        metadata["quarantined_rows"] = dg.MetadataValue.int(outcome.quarantined_rows)
+        if outcome.drift_rows or outcome.rejected_files:
+            drift_note = (f"; schema drift: {outcome.drift_rows} row(s) with extra columns {outcome.drift_columns}, "
+                          f"{len(outcome.rejected_files)} rejected file(s)")
+    passed = not failed and not (severity == WARN and (outcome.drift_rows or outcome.rejected_files))
+    desc = (f"{len(rs) - len(failed)}/{len(rs)} expectations passed on {outcome.element_count} new rows "
+            f"of {outcome.table}") + drift_note
+    return dg.AssetCheckResult(
+        check_name=check_name, asset_key=asset_key(outcome.table), passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR if severity == ERROR else dg.AssetCheckSeverity.WARN,
+        description=desc, metadata=metadata,
+    )
+
+
+def build_check(suite: Suite) -> dg.AssetChecksDefinition:
+    keys_name, rules_name = CHECK_NAMES[suite.table]
+    key = asset_key(suite.table)
+
+    @dg.multi_asset_check(
+        name=f"validate_{suite.name}",
+        specs=[
+            # ERROR + blocking: bad keys cause false alerts in every comparison downstream.
+            dg.AssetCheckSpec(keys_name, asset=key, blocking=True,
+                              description="Keys unique, not null and well-formed (GX, ERROR, blocks downstream)."),
+            # WARN: range/consistency failures are reported as VALIDATION_FAILED, not blocking.
+            dg.AssetCheckSpec(rules_name, asset=key,
+                              description="Ranges, value sets, consistency and schema drift (GX, WARN)."),
+        ],
+        pool=DUCKDB_POOL,
+        description=f"Great Expectations suite of {suite.table} over the rows of files not yet validated.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        with warehouse.get_connection() as con:
+            outcome = run_suite(con, suite, run_id=context.run.run_id, validated_at=settings.now(),
+                                docs_dir=settings.docs_dir())
+        yield _result(outcome, ERROR, keys_name)
+        yield _result(outcome, WARN, rules_name)
+
+    return _check
+
+
+VALIDATION_CHECKS = [build_check(s) for s in SUITES.values()]
