@@ -29,8 +29,11 @@ def _not_null(feed: str, cols: tuple[str, ...]) -> list[Rule]:
 
 
 def _unique(feed: str, cols: tuple[str, ...], severity: str = ERROR, why: str = "") -> Rule:
+    # Compound keys through SQL: GX's ExpectCompoundColumnsToBeUnique returns no row index on SQL
+    # datasources, so it could give neither the business date nor the sample keys of duplicates.
+    cl = ", ".join(cols)
     exp = (gxe.ExpectColumnValuesToBeUnique(column=cols[0]) if len(cols) == 1
-           else gxe.ExpectCompoundColumnsToBeUnique(column_list=list(cols)))
+           else unexpected_rows(cols, f"({cl}) IN (SELECT ({cl}) FROM {{batch}} GROUP BY ALL HAVING count(*) > 1)"))
     return Rule(f"{feed}_key_unique", severity, exp,
                 why or "duplicate keys double-count shows/orders and cause false alerts")
 

@@ -24,6 +24,7 @@ import duckdb
 import duckdb_engine
 import great_expectations as gx
 import sqlalchemy as sa
+from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
@@ -37,6 +38,14 @@ class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
         if self._connection is None:
             self._connection = self.engine.connect()
         yield self._connection
+
+    def close(self) -> None:
+        """Release the SQLAlchemy connection now, not at garbage collection: a late pool finalizer
+        would roll back whatever transaction the caller has open on the shared DuckDB connection."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self.engine.dispose()
 
 
 class DuckDBDatasource(SQLDatasource):
@@ -61,11 +70,15 @@ def engine_kwargs(con: duckdb.DuckDBPyConnection) -> dict:
     return {"creator": lambda: _BorrowedConnection(con), "poolclass": sa.pool.StaticPool}
 
 
+@contextmanager
 def ephemeral_context(con: duckdb.DuckDBPyConnection, *, docs_dir: str | None = None,
                       datasource: str = "warehouse"):
     """An ephemeral GX context with one datasource bound to ``con`` and, if given, a local Data Docs
-    site under ``docs_dir``. Returns ``(context, datasource)``."""
+    site under ``docs_dir``. Yields ``(context, datasource)``; on exit every SQLAlchemy connection
+    over ``con`` is released (``con`` itself stays open: it belongs to the caller)."""
     ctx = gx.get_context(mode="ephemeral")
+    # No tqdm bars in Dagster logs and test output.
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     if docs_dir is not None:
         ctx.add_data_docs_site(
             site_name="local",
@@ -79,4 +92,8 @@ def ephemeral_context(con: duckdb.DuckDBPyConnection, *, docs_dir: str | None = 
     ds = ctx.data_sources.add_ticket_dq_duckdb(
         name=datasource, connection_string="duckdb:///:memory:", kwargs=engine_kwargs(con)
     )
-    return ctx, ds
+    try:
+        yield ctx, ds
+    finally:
+        ds.get_execution_engine().close()
+        ds.get_engine().dispose()

@@ -260,30 +260,30 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, *, run_id: str, vali
     group_counts = {(s, d): int(n) for s, d, n in con.execute(
         f"SELECT source, feed_date, count(*) FROM {suite.view} GROUP BY ALL").fetchall()}
 
-    ctx, ds = gx_duckdb.ephemeral_context(con, docs_dir=str(docs_dir) if docs_dir else None)
-    asset = ds.add_table_asset(name=suite.name, table_name=suite.view)
-    batch_def = asset.add_batch_definition_whole_table("batch")
-    gx_suite = ctx.suites.add(gx.ExpectationSuite(name=suite.name))
-    by_id: dict[str, Rule] = {}
-    for rule in suite.rules:
-        exp = rule.expectation.copy(deep=True, update={"id": None, "meta": {"rule": rule.name, "severity": rule.severity}})
-        added = gx_suite.add_expectation(exp)
-        by_id[added.id] = rule
-    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_def, suite=gx_suite))
-    result = vd.run(result_format={
-        "result_format": "COMPLETE",
-        "unexpected_index_column_names": suite.index_columns,
-        "partial_unexpected_count": SAMPLE_KEYS,
-        "return_unexpected_index_query": False,
-    })
-    for er in result.results:
-        rule = by_id[er.expectation_config.id]
-        outcome.results.append(_map_result(con, suite, rule, er, total))
-    order = {r.name: i for i, r in enumerate(suite.rules)}
-    outcome.results.sort(key=lambda r: order[r.name])
+    with gx_duckdb.ephemeral_context(con, docs_dir=str(docs_dir) if docs_dir else None) as (ctx, ds):
+        asset = ds.add_table_asset(name=suite.name, table_name=suite.view)
+        batch_def = asset.add_batch_definition_whole_table("batch")
+        gx_suite = ctx.suites.add(gx.ExpectationSuite(name=suite.name))
+        by_id: dict[str, Rule] = {}
+        for rule in suite.rules:
+            exp = rule.expectation.copy(deep=True, update={"id": None, "meta": {"rule": rule.name, "severity": rule.severity}})
+            added = gx_suite.add_expectation(exp)
+            by_id[added.id] = rule
+        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_def, suite=gx_suite))
+        result = vd.run(result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": suite.index_columns,
+            "partial_unexpected_count": SAMPLE_KEYS,
+            "return_unexpected_index_query": False,
+        })
+        for er in result.results:
+            rule = by_id[er.expectation_config.id]
+            outcome.results.append(_map_result(con, suite, rule, er, total))
+        order = {r.name: i for i, r in enumerate(suite.rules)}
+        outcome.results.sort(key=lambda r: order[r.name])
+        if docs_dir is not None:
+            outcome.docs_url = _build_docs(ctx, result, Path(docs_dir))
     _store(con, suite, outcome, group_counts, validated_at)
-    if docs_dir is not None:
-        outcome.docs_url = _build_docs(ctx, result, Path(docs_dir))
     return outcome
 
 
@@ -291,7 +291,7 @@ def _build_docs(ctx, result, docs_dir: Path) -> str | None:
     """Render Data Docs (static HTML) and return a file:// link to this validation's page."""
     try:
         docs_dir.mkdir(parents=True, exist_ok=True)
-        ctx.build_data_docs()
+        ctx.build_data_docs(site_names=["local"])  # not GX's default temp-dir site
         pages = sorted(docs_dir.glob("validations/**/*.html"), key=lambda p: p.stat().st_mtime)
         index = docs_dir / "index.html"
         target = pages[-1] if pages else (index if index.exists() else None)
