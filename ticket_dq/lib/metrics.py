@@ -69,10 +69,15 @@ BREAKDOWN_DDL = f"""CREATE TABLE IF NOT EXISTS {BREAKDOWN_TABLE} (
 # One row per alert with its review state as known at $now. Temp table: per connection.
 ALERT_STATE_SQL = """
 CREATE OR REPLACE TEMP TABLE _alert_state AS
-WITH ev AS (
+WITH scope AS (  -- the alerts of the days being recomputed ($days NULL: every day)
+  SELECT * FROM dq.issues
+  WHERE status <> 'SUPPRESSED' AND first_detected_at <= $now
+    AND ($days IS NULL OR CAST(first_detected_at AS DATE) IN (SELECT unnest($days::DATE[])))
+),
+ev AS (
   SELECT issue_id, event_ts, to_status
   FROM raw.issue_events
-  WHERE event_ts <= $now AND issue_id IS NOT NULL
+  WHERE event_ts <= $now AND issue_id IN (SELECT issue_id FROM scope)
   -- duplicate deliveries of one event count once
   QUALIFY row_number() OVER (PARTITION BY issue_id, event_ts, to_status ORDER BY ingested_at) = 1
 ),
@@ -92,8 +97,7 @@ st AS (
                   CASE WHEN i.status IN ('CONFIRMED', 'FALSE_POSITIVE') THEN i.status END
          ) AS verdict,
          coalesce(l.last_life = 'RESOLVED', i.status = 'RESOLVED') AS resolved_flag
-  FROM dq.issues i LEFT JOIN verdict v USING (issue_id) LEFT JOIN life l USING (issue_id)
-  WHERE i.status <> 'SUPPRESSED' AND i.first_detected_at <= $now
+  FROM scope i LEFT JOIN verdict v USING (issue_id) LEFT JOIN life l USING (issue_id)
 )
 SELECT issue_id, metric_date, category, source, team,
        verdict = 'CONFIRMED' AS is_confirmed,
@@ -225,17 +229,20 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     complaints.ensure_table(con)
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
-    ensure_tables(con)
-    con.execute(ALERT_STATE_SQL, {"now": now})
+def _prepare(con: duckdb.DuckDBPyConnection, now: datetime, days: list[date] | None) -> None:
+    """Temp tables of the alerts (with review state) and complaints; alerts only of ``days`` (None: all)."""
+    con.execute(ALERT_STATE_SQL, {"now": now, "days": days})
     con.execute(COMPLAINT_DAY_SQL, {"now": now, "data_categories": list(contract.DATA_COMPLAINT_CATEGORIES)})
 
 
-def all_days(con: duckdb.DuckDBPyConnection) -> list[date]:
+def all_days(con: duckdb.DuckDBPyConnection, now: datetime) -> list[date]:
     """Every day from the first alert or complaint to the last, gaps included (a quiet day is data)."""
     row = con.execute(
-        "SELECT min(d), max(d) FROM (SELECT metric_date AS d FROM _alert_state "
-        "UNION ALL SELECT metric_date FROM _complaints)").fetchone()
+        "SELECT min(d), max(d) FROM ("
+        "  SELECT CAST(first_detected_at AS DATE) AS d FROM dq.issues"
+        "  WHERE status <> 'SUPPRESSED' AND first_detected_at <= $now"
+        "  UNION ALL SELECT CAST(created_ts AS DATE) FROM raw.complaints WHERE created_ts <= $now)",
+        {"now": now}).fetchone()
     if row[0] is None:
         return []
     return [r[0] for r in con.execute(
@@ -260,11 +267,11 @@ def affected_days(con: duckdb.DuckDBPyConnection, ingest_run_ids: list[str]) -> 
     return [r[0] for r in rows]
 
 
-def resolve_days(con: duckdb.DuckDBPyConnection, days: list[str] | None,
+def resolve_days(con: duckdb.DuckDBPyConnection, now: datetime, days: list[str] | None,
                  ingest_run_ids: list[str] | None) -> tuple[list[date], bool]:
     """The days to recompute and whether that is a full rebuild (neither days nor runs given)."""
     if not days and not ingest_run_ids:
-        return all_days(con), True
+        return all_days(con, now), True
     chosen = {date.fromisoformat(str(d)) for d in (days or [])}
     chosen |= set(affected_days(con, list(ingest_run_ids or [])))
     return sorted(chosen), False
@@ -292,8 +299,9 @@ def compute_daily(con: duckdb.DuckDBPyConnection, now: datetime, days: list[str]
                   ingest_run_ids: list[str] | None = None) -> list[date]:
     """Recompute dq.metrics_daily for the given days / the days touched by the given ingest runs
     (all days when neither is given). Returns the days written."""
-    _prepare(con, now)
-    day_list, full = resolve_days(con, days, ingest_run_ids)
+    ensure_tables(con)
+    day_list, full = resolve_days(con, now, days, ingest_run_ids)
+    _prepare(con, now, None if full else day_list)
     _write(con, DAILY_TABLE, DAILY_SQL, day_list, full, now)
     return day_list
 
@@ -301,8 +309,9 @@ def compute_daily(con: duckdb.DuckDBPyConnection, now: datetime, days: list[str]
 def compute_breakdown(con: duckdb.DuckDBPyConnection, now: datetime, days: list[str] | None = None,
                       ingest_run_ids: list[str] | None = None) -> list[date]:
     """Same days as compute_daily, for dq.metrics_breakdown (by category, source and team)."""
-    _prepare(con, now)
-    day_list, full = resolve_days(con, days, ingest_run_ids)
+    ensure_tables(con)
+    day_list, full = resolve_days(con, now, days, ingest_run_ids)
+    _prepare(con, now, None if full else day_list)
     _write(con, BREAKDOWN_TABLE, BREAKDOWN_SQL, day_list, full, now)
     return day_list
 
