@@ -138,21 +138,21 @@ def _prepare_batch(con: duckdb.DuckDBPyConnection, suite: Suite) -> list[str]:
     has_source = "source" in cols
     src = "r.source" if has_source else "'reference'"
     date_sql = FEED_DATE_SQL if has_source else "CAST(NULL AS DATE)"
-    if suite.incremental:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE vfiles_{suite.name} AS
-                SELECT DISTINCT ingest_file FROM {suite.table}
-                WHERE ingest_file NOT IN (SELECT ingest_file FROM {store.FILES_TABLE} WHERE asset = ?)""",
-            [suite.table])
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE vfiles_{suite.name} AS SELECT DISTINCT ingest_file FROM {suite.table}")
+    # The batch's files with their feed date, computed once per file rather than once per row
+    # and metric query (GX issues several queries over the view).
+    new_only = f"WHERE ingest_file NOT IN (SELECT ingest_file FROM {store.FILES_TABLE} WHERE asset = ?)"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE vfiles_{suite.name} AS
+            SELECT ingest_file, {date_sql} AS feed_date
+            FROM (SELECT DISTINCT ingest_file FROM {suite.table} {new_only if suite.incremental else ""}) r""",
+        [suite.table] if suite.incremental else [])
     files = [r[0] for r in con.execute(f"SELECT ingest_file FROM vfiles_{suite.name} ORDER BY 1").fetchall()]
     # The source column of a raw table is selected as-is (r.*); reference tables get a constant.
     extra = "" if has_source else f", {src} AS source"
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {suite.view} AS
-            SELECT r.*{extra}, {date_sql} AS feed_date FROM {suite.table} r
-            WHERE r.ingest_file IN (SELECT ingest_file FROM vfiles_{suite.name})""")
+            SELECT r.*{extra}, f.feed_date FROM {suite.table} r
+            JOIN vfiles_{suite.name} f ON r.ingest_file IS NOT DISTINCT FROM f.ingest_file""")
     return files
 
 
