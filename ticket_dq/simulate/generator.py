@@ -63,6 +63,7 @@ CHANNELS = ("APP", "MINIPROGRAM", "WEB", "TAOBAO", "CMB_BANK")
 CHANNEL_W = np.array([45, 25, 12, 12, 6], dtype=float)
 CODE_CHANNELS = ("TAOBAO", "CMB_BANK")
 LATE_PARTNER = "JY"
+CHUNK_CINEMAS = 2000  # partner snapshots and crawls are rendered and written this many cinemas at a time
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,8 @@ class Simulator:
             "sid": np.arange(m, dtype=np.int64), "cin": cin.astype(np.int64), "hall": hall.astype(np.int64),
             "bday": bday[r].astype(np.int64), "start_s": start_s, "fv": fvs.astype(np.int64),
             "list_fen": list_fen, "sale_fen": sale_fen, "fee_fen": fee_fen, "upd_s": upd_s.astype(np.int64),
-            "partner": partner.astype(np.int64), "pop": (pop[title[r, s]] / pop.mean()).astype(np.float64),
+            "partner": partner.astype(np.int64),
+            "pop": (pop[title[r, s]] / max(pop[title[r, s]].mean(), 1e-9)).astype(np.float64),  # mean 1 per show
         })
         self.dur = films["duration_min"].to_numpy()
         # change columns (see module docstring); NEVER = does not happen
@@ -342,17 +344,28 @@ class Simulator:
                 if len(out) >= k:
                     break
                 i = int(i)
-                if i in used or int(hd[i]) in used_hd or not pred(i):
+                if i in used or int(hd[i]) in used_hd or not unique_start(i, start[i]) or not pred(i):
                     continue
                 out.append(i)
                 used.add(i)
                 used_hd.add(int(hd[i]))
             return out
 
+        def unique_start(i: int, t: int) -> bool:
+            """No other show of the cinema starts within 10 min: the truth key (cinema, start) is unambiguous."""
+            others = self._cin_day(i)
+            return not np.any(np.abs(start[others] - t) <= 10 * MIN)
+
+        def later_shift(i: int) -> int:
+            """A 30-90 min later start that stays unambiguous, or 0."""
+            for k in rng.permutation(np.arange(6, 19)):
+                if unique_start(i, start[i] + int(k) * 5 * MIN):
+                    return int(k) * 5 * MIN
+            return 0
+
         def free_hall(i: int, new_start: int, new_end: int) -> int:
             """Another hall of the cinema idle from 15 min before to 15 min after the show."""
-            same = np.flatnonzero((cin == cin[i]) & (bday == bday[i]) & (hall != hall[i])) if m < 400_000 else \
-                self._cin_day(i)
+            same = self._cin_day(i)
             busy = {int(hall[j]) for j in same if start[j] < new_end + 15 * MIN and end[j] > new_start - 15 * MIN}
             for h in sorted({int(hall[j]) for j in same}):
                 if h not in busy and (h * 1000 + int(bday[i])) not in used_hd:
@@ -368,10 +381,12 @@ class Simulator:
 
         # HALL_OVERLAP: the cinema's own schedule has two shows overlapping in one hall; every source
         # shows it (so there is no time mismatch), the partner is at fault.
-        for i in take(n, lambda i: not first[i]):
+        def overlap_start(i: int) -> int:
+            return int(((end[i - 1] - 25 * MIN) // (5 * MIN)) * 5 * MIN)
+
+        for i in take(n, lambda i: not first[i] and unique_start(i, overlap_start(i))):
             prev_end = end[i - 1]
-            new = int(prev_end - rng.integers(20, 41) * MIN)
-            new = (new // (5 * MIN)) * 5 * MIN
+            new = overlap_start(i)
             shift = start[i] - new
             start[i] = new
             end[i] -= shift
@@ -390,17 +405,17 @@ class Simulator:
             c["pf_drop"][i] = 1
             rec("fault", "SHOW_MISSING", "dropped", i, pcode[self._partner(i)], since=self.ts(c["pf_ts"][i]))
         # SHOW_TIME_MISMATCH (partner): last show of the hall-day moved later (no overlap created)
-        for i in take(n, lambda i: last[i]):
+        for i in take(n, lambda i: last[i] and later_shift(i) > 0):
             c["pf_ts"][i] = onset()
-            c["pf_start"][i] = start[i] + int(rng.integers(6, 19)) * 5 * MIN
+            c["pf_start"][i] = start[i] + later_shift(i)
             rec("fault", "SHOW_TIME_MISMATCH", "time_shift", i, pcode[self._partner(i)],
                 partner_start=self.ts(c["pf_start"][i]), true_start=self.ts(start[i]))
         # SHOW_TIME_MISMATCH (platform side): one platform off, partner + other platform agree
-        for i in take(max(3, n // 2), lambda i: last[i]):
+        for i in take(max(3, n // 2), lambda i: last[i] and later_shift(i) > 0):
             q = int(rng.integers(0, 2))
             c["pl_ts"][i] = onset()
             c["pl_q"][i] = q
-            c["pl_start"][i] = start[i] + int(rng.integers(6, 19)) * 5 * MIN
+            c["pl_start"][i] = start[i] + later_shift(i)
             rec("fault", "SHOW_TIME_MISMATCH", "time_shift", i, PLATFORMS[q],
                 platform_start=self.ts(c["pl_start"][i]), true_start=self.ts(start[i]))
         # SHOW_HALL_MISMATCH: partner puts the show into another (idle) hall
@@ -442,7 +457,7 @@ class Simulator:
             c["ch_ts"][i] = int(self.now - rng.integers(3 * HOUR, 10 * HOUR))
             c["forced"][i] = 1
             if kind == "time_shift":
-                c["ch_start"][i] = start[i] + int(rng.integers(6, 13)) * 5 * MIN
+                c["ch_start"][i] = start[i] + (later_shift(i) or 30 * MIN)
             elif kind == "hall_swap":
                 h = free_hall(i, start[i], end[i])
                 c["ch_hall"][i] = h
@@ -560,8 +575,9 @@ class Simulator:
         t_print = np.maximum(start_b - rng.integers(5 * MIN, 50 * MIN, size=n), t_issue + MIN)
         printed = paid & ~fail & ~refund & (rng.random(n) < 0.6)
         # arrival in the landing: seconds later, a few events hours late, a few out of order
-        late = (rng.random(n) < 0.01) & ~forced
-        ooo = (rng.random(n) < 0.006) & ~forced & ~late
+        plain_show = c["forced"][sid] == 0  # orders of changed/cancelled shows arrive on time (exact truth)
+        late = (rng.random(n) < 0.01) & ~forced & plain_show
+        ooo = (rng.random(n) < 0.006) & ~forced & ~late & plain_show
         self.orders = pl.DataFrame({
             "oi": np.arange(n, dtype=np.int64), "sid": sid, "created": created, "tickets": tickets,
             "first_seat": first_seat, "hall_b": hall_bought, "channel": channel, "forced": forced_flag,
@@ -767,9 +783,11 @@ class Simulator:
                                         pl.Series("pname0", self._platform_cinema_names(0)),
                                         pl.Series("pname1", self._platform_cinema_names(1)))
 
-    def _partner_state(self, p_idx: int, ts: int) -> pl.DataFrame:
+    def _partner_state(self, p_idx: int, ts: int, cins: tuple[int, int] | None = None) -> pl.DataFrame:
         d = (ts - 6 * HOUR) // DAY  # business date of the snapshot moment
         s = self.shows.filter((pl.col("partner") == p_idx) & pl.col("bday").is_between(d, d + 2))
+        if cins is not None:
+            s = s.filter(pl.col("cin").is_between(cins[0], cins[1] - 1))
         t = pl.lit(ts)
         pf = pl.col("pf_ts") <= t
         ch = pl.col("ch_ts") <= t
@@ -795,8 +813,21 @@ class Simulator:
             .otherwise("status").alias("status"))
         return s.sort(["cin", "e_hall", "e_start", "code_x"])
 
-    def _render_partner(self, p: Partner, p_idx: int, ts: int) -> pl.DataFrame:
-        s = self._partner_state(p_idx, ts)
+    def _cin_chunks(self) -> list[tuple[int, int]]:
+        n = self.cfg.cinemas
+        return [(a, min(a + CHUNK_CINEMAS, n)) for a in range(0, max(n, 1), CHUNK_CINEMAS)]
+
+    def _partner_chunks(self, p: Partner, p_idx: int, ts: int):
+        """The snapshot as encoded byte chunks (cinema ranges): national files never sit in memory whole."""
+        for k, rng_ in enumerate(self._cin_chunks()):
+            df = self._render_partner(p, p_idx, ts, rng_)
+            text = df.write_csv(include_header=k == 0, quote_style="always" if p.quote_all else "necessary",
+                                line_terminator="\r\n" if p.crlf else "\n")
+            enc = p.encoding if k == 0 or p.encoding != "utf-8-sig" else "utf-8"
+            yield text.encode(enc), df.height
+
+    def _render_partner(self, p: Partner, p_idx: int, ts: int, cins: tuple[int, int] | None = None) -> pl.DataFrame:
+        s = self._partner_state(p_idx, ts, cins)
         s = s.join(self._hall_tab.select("e_hall", "hall_code", "hall_name_std", "hall_name_promo", "hall_type",
                                          "seat_total"), on="e_hall", how="left", maintain_order="left")
         s = s.join(self._film_tab.select("e_fv", "film_code", "title", "film_name_raw", "language", "version",
@@ -836,24 +867,35 @@ class Simulator:
         for p_idx, p in enumerate(PARTNERS):
             times = self.snap_times[p.code]
             for ts in times:
-                df = self._render_partner(p, p_idx, ts)
                 purpose = self.file_faults.get((p.code, ts))
-                self._deliver_partner(p, ts, df, purpose, usual)
+                if purpose is None:
+                    d = self.landing.deliver_chunks("partner_schedule", p.code, self.ts(ts, "%Y-%m-%d"),
+                                                    self._partner_stem(p, ts), "csv",
+                                                    self._partner_chunks(p, p_idx, ts), self.ts(ts))
+                    usual[p.code] = d.rows
+                else:
+                    self._deliver_partner(p, ts, self._render_partner(p, p_idx, ts), purpose, usual)
             if p.code in ("MTX", "HX") and len(times) >= 3:  # next snapshot being written: no manifest yet
                 ts = self.now - 3 * MIN
-                df = self._render_partner(p, p_idx, ts)
-                d = self._deliver_partner(p, ts, df, "no_manifest", usual)
+                d = self.landing.deliver_chunks("partner_schedule", p.code, self.ts(ts, "%Y-%m-%d"),
+                                                self._partner_stem(p, ts), "csv",
+                                                self._partner_chunks(p, p_idx, ts), self.ts(ts), manifest=False)
                 self.truth.add("benign", "FILE_WITHOUT_MANIFEST", "in_progress", p.code, business_date=d.day,
                                detail={"file": d.rel})
 
+    def _partner_stem(self, p: Partner, ts: int) -> str:
+        return f"{p.code}_schedule_{self.ts(ts, '%Y%m%d_%H%M')}"
+
     def _deliver_partner(self, p: Partner, ts: int, df: pl.DataFrame, purpose: str | None, usual: dict) -> Delivery:
-        stem = f"{p.code}_schedule_{self.ts(ts, '%Y%m%d_%H%M')}"
+        stem = self._partner_stem(p, ts)
         day = self.ts(ts, "%Y-%m-%d")
         detail: dict = {}
         rng = self.rng
         if purpose == "volume_drop":
-            cins = df["cinema_code"].unique(maintain_order=True)
-            keep = cins.gather(np.flatnonzero(rng.random(len(cins)) < 0.35))
+            per = df.group_by("cinema_code", maintain_order=True).len()
+            order = rng.permutation(per.height)
+            cum = np.cumsum(per["len"].to_numpy()[order])
+            keep = per["cinema_code"].gather(order[cum <= 0.4 * df.height])  # well under half the usual rows
             full = df.height
             df = df.filter(pl.col("cinema_code").is_in(keep.implode()))
             detail = {"rows": df.height, "usual_rows": full, "later_snapshot_normal": True}
@@ -913,8 +955,13 @@ class Simulator:
             cov = self.world.cinemas[f"cov{q}"].to_numpy()
             covered = pl.Series(np.flatnonzero(cov > 0).astype(np.int64))
             for ts in self.crawl_times[plat]:
-                df = self._render_crawl(q, plat, ts, covered)
                 purpose = self.file_faults.get((plat, ts))
+                stem = f"{plat}_{self.ts(ts, '%Y%m%d_%H%M')}"
+                if purpose is None:
+                    self.landing.deliver_chunks("competitor_schedule", plat, self.ts(ts, "%Y-%m-%d"), stem, "jsonl",
+                                                self._crawl_chunks(q, plat, ts, covered), self.ts(ts))
+                    continue
+                df = self._render_crawl(q, plat, ts, covered)
                 lines = df.write_ndjson().splitlines() if df.height else []
                 bad = []
                 if purpose == "row_parse" and len(lines) > 10:
@@ -923,7 +970,6 @@ class Simulator:
                     lines[r[1]] = lines[r[1]].replace('"price_yuan":"', '"price_yuan":"约')
                     bad = [{"line": r[0] + 1, "kind": "truncated_json"}, {"line": r[1] + 1, "kind": "non_numeric_price"}]
                 data = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
-                stem = f"{plat}_{self.ts(ts, '%Y%m%d_%H%M')}"
                 day = self.ts(ts, "%Y-%m-%d")
                 trunc = int(len(data) * 0.5) if purpose == "partial" else None
                 d = self.landing.deliver("competitor_schedule", plat, day, stem, "jsonl", data, len(lines),
@@ -943,12 +989,21 @@ class Simulator:
                                detail={"platform_cinema_id": cz[f"pcid{q}"][i], "platform_cinema_name": cz[f"pname{q}"][i],
                                        "city": cz["city"][i], "true_cinema_code": cz["cinema_code"][i]})
 
-    def _render_crawl(self, q: int, plat: str, ts: int, covered: pl.Series) -> pl.DataFrame:
+    def _crawl_chunks(self, q: int, plat: str, ts: int, covered: pl.Series):
+        for rng_ in self._cin_chunks():
+            df = self._render_crawl(q, plat, ts, covered, rng_)
+            yield (df.write_ndjson().encode("utf-8") if df.height else b""), df.height
+
+    def _render_crawl(self, q: int, plat: str, ts: int, covered: pl.Series,
+                      cins: tuple[int, int] | None = None) -> pl.DataFrame:
         d = (ts - 6 * HOUR) // DAY
         t = pl.lit(ts)
         ch = pl.col("ch_ts") <= t
-        s = self.shows.filter(pl.col("cin").is_in(covered.implode()) & pl.col("bday").is_between(d, d + 2)
-                              & (pl.col("ghost") == 0) & (pl.col("cx_ts") > t))
+        s = self.shows
+        if cins is not None:
+            s = s.filter(pl.col("cin").is_between(cins[0], cins[1] - 1))
+        s = s.filter(pl.col("cin").is_in(covered.implode()) & pl.col("bday").is_between(d, d + 2)
+                     & (pl.col("ghost") == 0) & (pl.col("cx_ts") > t))
         s = s.with_columns(
             pl.when((pl.col("pl_q") == q) & (pl.col("pl_ts") <= t)).then("pl_start").when(ch).then("ch_start")
             .otherwise("start_s").alias("e_start"),
@@ -1054,22 +1109,22 @@ class Simulator:
             pl.when(pl.col("ooo") & (pl.col("status") == "CREATED")).then(pl.col("delay") + 600)
             .otherwise("delay").alias("delay"))
         e = e.with_columns((pl.col("event_ts") + pl.col("delay")).alias("arrival"))
-        e = e.filter(pl.col("arrival") < self.now)
-        e = e.join(of.select("oi", "order_id", "partner_code", "partner_order_id", "channel_code", "user_id",
-                             "mobile", "cinema_code", "show_code", "start_b", "hall_name", "film_code", "film_name",
-                             "version", "tickets", "seats", "unit_price_fen", "service_fee_fen", "total_fen"),
-                   on="oi", how="left")
+        e = e.filter(pl.col("arrival") < self.now).select("oi", "event_ts", "status", "status_reason", "arrival")
         e = e.sort(["arrival", "oi", "event_ts"]).with_columns((pl.col("arrival") // HOUR).alias("hour"))
+        strings = of.select("oi", "order_id", "partner_code", "partner_order_id", "channel_code", "user_id",
+                             "mobile", "cinema_code", "show_code", "start_b", "hall_name", "film_code", "film_name",
+                             "version", "tickets", "seats", "unit_price_fen", "service_fee_fen", "total_fen")
         cols = FEEDS["orders"].contract_names
-        out = e.select(
+        self.order_files: dict[int, Delivery] = {}
+        for (hour,), lean in e.group_by("hour", maintain_order=True):
+            part = lean.join(strings, on="oi", how="left", maintain_order="left").select(
             self.ts_expr("event_ts").alias("event_ts"), "order_id", "partner_code", "partner_order_id", "channel_code",
             "user_id", "mobile", "cinema_code", "show_code", self.ts_expr("start_b").alias("show_start_time"),
             "hall_name", "film_code", "film_name", "version", pl.col("tickets").alias("ticket_count"), "seats",
-            "unit_price_fen", "service_fee_fen", "total_fen", "status", "status_reason", "hour")
-        self.order_files: dict[int, Delivery] = {}
-        for (hour,), part in out.group_by("hour", maintain_order=True):
+            "unit_price_fen", "service_fee_fen", "total_fen", "status", "status_reason")
+            assert part.columns == cols
             hour = int(hour)
-            data = part.drop("hour").write_csv().encode("utf-8")
+            data = part.write_csv().encode("utf-8")
             end = (hour + 1) * HOUR
             d = self.landing.deliver("orders", "internal", self.ts(hour * HOUR, "%Y-%m-%d"),
                                      f"orders_{self.ts(hour * HOUR, '%Y%m%d_%H')}", "csv", data, part.height,
@@ -1078,7 +1133,6 @@ class Simulator:
             if not d.manifest:
                 self.truth.add("benign", "FILE_WITHOUT_MANIFEST", "in_progress", "internal", business_date=d.day,
                                detail={"file": d.rel})
-        assert [c for c in out.columns if c != "hour"] == cols
         # benign: late and out-of-order events
         codes = of.select("oi", "order_id", "partner_code", "cinema_code", "start_b").filter(
             pl.col("oi").is_in(pl.Series(np.flatnonzero(of["late"].to_numpy() | of["ooo"].to_numpy())).implode()))
@@ -1167,33 +1221,38 @@ class Simulator:
         c = self.col
         oid_to_row = {o: r for r, o in enumerate(codes["order_id"].to_list())}
         # cancelled_show: codes of live orders of cancelled shows were never revoked
-        for j, fid, cat in list(self.fault_orders):
-            pass
         cancelled_sids = {i for i, _ in self.cancelled}
         st = self._final_status()
         oi_arr = codes["oi"].to_numpy()
         n_faults = self._n()
+        sid_np = codes["sid"].to_numpy()
         invalid_rows: list[tuple[int, str, dict]] = []
-        for r in range(n):
-            s = int(codes["sid"][r])
+        for r in np.flatnonzero(np.isin(sid_np, list(cancelled_sids))) if cancelled_sids else []:
+            r = int(r)
+            s = int(sid_np[r])
             if s in cancelled_sids and st[oi_arr[r]] in ("PAID", "ISSUED", "PRINTED"):
                 invalid_rows.append((r, "cancelled_show", {"cancelled_at": self.ts(c["cx_ts"][s])}))
+        sid_np = codes["sid"].to_numpy()
+        refund_np = codes["refund"].to_numpy()
+        talloc_np = codes["t_alloc"].to_numpy()
         plain = [r for r in rng.permutation(n).tolist()
-                 if c["forced"][int(codes["sid"][r])] == 0 and not codes["refund"][r]
+                 if c["forced"][sid_np[r]] == 0 and not refund_np[r] and talloc_np[r] + 60 < cut
                  and int(oi_arr[r]) not in self.seat_override]
         pick = iter(plain)
         pc = codes["pickup_code"].to_list()
         seats = codes["seats"].to_list()
         # duplicates: a later order gets the code an earlier order of the same channel already holds
         dups: list[tuple[int, int]] = []
-        for _ in range(n_faults):
-            try:
-                a, b = next(pick), next(pick)
-            except StopIteration:
+        chan_np = codes["channel_partner"].to_numpy()
+        waiting: dict[str, int] = {}
+        while len(dups) < n_faults:
+            r = next(pick, None)
+            if r is None:
                 break
-            if codes["channel_partner"][a] != codes["channel_partner"][b]:
+            if chan_np[r] not in waiting:
+                waiting[chan_np[r]] = r
                 continue
-            a, b = sorted((a, b), key=lambda r: int(codes["t_alloc"][r]))
+            a, b = sorted((waiting.pop(chan_np[r]), r), key=lambda x: int(talloc_np[x]))
             pc[b] = pc[a]
             dups.append((a, b))
         mism = []

@@ -55,6 +55,23 @@ class Landing:
         self.deliveries.append(d)
         return d
 
+    def deliver_chunks(self, feed: str, source: str, day: str, stem: str, ext: str, chunks, snapshot_ts: str,
+                       *, manifest: bool = True) -> Delivery:
+        """Stream a large file: ``chunks`` yields (bytes, rows); the manifest is written after the last."""
+        folder = self.folder(feed, source, day)
+        h = hashlib.sha256()
+        rows = 0
+        with (folder / f"{stem}.{ext}").open("wb") as f:
+            for data, n in chunks:
+                f.write(data)
+                h.update(data)
+                rows += n
+        d = Delivery(feed, source, day, stem, ext, rows, h.hexdigest(), snapshot_ts, manifest)
+        if manifest:
+            self._write_manifest(folder, d)
+        self.deliveries.append(d)
+        return d
+
     def _write_manifest(self, folder: Path, d: Delivery) -> None:
         body = {"file": f"{d.stem}.{d.ext}", "feed": d.feed, "source": d.source, "rows": d.rows,
                 "sha256": d.sha256, "snapshot_ts": d.snapshot_ts, "schema_version": 1}
