@@ -12,7 +12,10 @@ Link methods, strongest first (``method_rank``):
 3. ``ORDER_SHOW``        the order's show (raw.orders: cinema + start time as bought) has a show-level
                           issue of a mapped category at that cinema starting within 120 min
 4. ``CINEMA_TIME``       no order match: an issue of a mapped category at the complaint's (or the
-                          order's) cinema whose show starts within 24 h of the complaint
+                          order's) cinema whose show starts between 24 h before and 72 h after the
+                          complaint (schedules are sold 3 days ahead: a price seen in the app today
+                          may be for the day after tomorrow). A complaint that names an order is
+                          never linked this way to another order's or code's issue.
 
 Within a method, the best category rank (``CATEGORY_MAP`` order), then the nearest show time, then
 the earliest detection wins.
@@ -45,7 +48,8 @@ assert all(c in contract.ISSUE_CATEGORIES for cats in CATEGORY_MAP.values() for 
 # Window of method ORDER_SHOW: a SHOW_TIME_MISMATCH issue carries the majority start time while the
 # order carries the partner's wrong one (30-90 min off), so the window is wider than TRUTH's 5 min.
 ORDER_SHOW_WINDOW_S = 120 * 60
-CINEMA_TIME_WINDOW_S = 24 * 3600
+CINEMA_TIME_BEFORE_S = 24 * 3600
+CINEMA_TIME_AFTER_S = 72 * 3600
 
 DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
   complaint_id VARCHAR PRIMARY KEY,
@@ -118,11 +122,13 @@ cand AS (
   JOIN cmap m ON m.complaint_category = c.category AND m.issue_category = i.category
   UNION ALL
   SELECT c.complaint_id, i.*, 'CINEMA_TIME', 4,
-         0.6 - 0.3 * abs(epoch(i.show_start_time) - epoch(c.created_ts)) / $cinema_time_window,
+         0.6 - 0.3 * abs(epoch(i.show_start_time) - epoch(c.created_ts)) / $cinema_time_after,
          m.cat_rank, abs(epoch(i.show_start_time) - epoch(c.created_ts))
   FROM c LEFT JOIN o ON o.order_id = c.order_id
   JOIN iss i ON i.cinema_code = coalesce(c.cinema_code, o.cinema_code)
-            AND abs(epoch(i.show_start_time) - epoch(c.created_ts)) <= $cinema_time_window
+            AND epoch(i.show_start_time) - epoch(c.created_ts) BETWEEN -$cinema_time_before AND $cinema_time_after
+            -- a complaint about a known order is not about another customer's order or code
+            AND (c.order_id IS NULL OR (i.order_id IS NULL AND i.pickup_code IS NULL))
   JOIN cmap m ON m.complaint_category = c.category AND m.issue_category = i.category
 ),
 covered AS (
@@ -179,7 +185,8 @@ def link_complaints(con: duckdb.DuckDBPyConnection, now) -> dict:
             **_map_params(),
             "data_categories": list(contract.DATA_COMPLAINT_CATEGORIES),
             "order_show_window": ORDER_SHOW_WINDOW_S,
-            "cinema_time_window": CINEMA_TIME_WINDOW_S,
+            "cinema_time_before": CINEMA_TIME_BEFORE_S,
+            "cinema_time_after": CINEMA_TIME_AFTER_S,
             "now": now,
         })
         con.execute("COMMIT")

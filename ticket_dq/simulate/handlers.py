@@ -1,7 +1,8 @@
 """Simulated issue handlers: the people who review ticket_dq's alerts, for the demo.
 
 ``ticket-dq simulate handlers --landing DIR [--warehouse PATH] [--truth DIR/_truth] [--now TS] [--seed 7]``
-reads the issues (warehouse opened read-only), judges each one against the simulator's truth file
+reads the issues (warehouse opened read-only; clock: ``--now``, else ``TICKET_DQ_NOW``, else the
+``now`` of ``<truth>/sim.json``, else the wall clock), judges each one against the simulator's truth file
 (``_truth/faults.csv``, matching rules of ``simulate/TRUTH.md``) and delivers what the handlers did as
 an ``issue_events`` feed file plus manifest (written last) under
 ``<landing>/issue_events/handlers/<YYYY-MM-DD>/``, like any other feed.
@@ -168,11 +169,20 @@ def run(landing: Path, warehouse_path: Path, truth: Path, now: datetime, seed: i
             "by_status": dict(Counter(e["to_status"] for e in events)), "file": str(path) if path else None}
 
 
+def _sim_now(truth: Path) -> str | None:
+    sim = truth / "sim.json"
+    if not sim.is_file():
+        return None
+    return json.loads(sim.read_text(encoding="utf-8")).get("now")
+
+
 def main(args) -> int:
     landing = Path(getattr(args, "landing", None) or settings.landing_root())
     wh = Path(getattr(args, "warehouse", None) or settings.warehouse_path())
     truth = Path(getattr(args, "truth", None) or landing / "_truth")
     raw_now = getattr(args, "now", None)
+    if raw_now is None and not settings.env("TICKET_DQ_NOW"):
+        raw_now = _sim_now(truth)  # replaying a simulated landing area: its own clock
     now = settings.parse_now(raw_now) if isinstance(raw_now, str) else (raw_now or settings.now())
     seed = getattr(args, "seed", None)
     seed = 7 if seed is None else int(seed)

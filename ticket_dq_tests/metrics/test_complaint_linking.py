@@ -61,7 +61,7 @@ def test_each_link_method_finds_the_issue_the_complaint_reports(con):
                       "by_method": {"CINEMA_TIME": 1, "NONE": 1, "ORDER_ID": 2, "ORDER_PICKUP_CODE": 1,
                                     "ORDER_SHOW": 1}}
     expect = {"C1": ("I1", "ORDER_ID", 1.0, False), "C2": ("I2", "ORDER_PICKUP_CODE", 0.95, False),
-              "C3": ("I3", "ORDER_SHOW", 0.75, False), "C4": ("I4", "CINEMA_TIME", 0.525, False),
+              "C3": ("I3", "ORDER_SHOW", 0.75, False), "C4": ("I4", "CINEMA_TIME", 0.575, False),
               "C5": (None, "NONE", 0.0, True), "C6": ("I6", "ORDER_ID", 1.0, True)}
     for cid, (issue, method, conf, miss) in expect.items():
         row = got[cid]
