@@ -6,10 +6,12 @@ The work is split so every step runs vectorised:
 1. ``detect_encoding`` finds UTF-8, UTF-8 with BOM or GB18030 from the bytes (nobody tells us) and
    hands back UTF-8 bytes without BOM.
 2. ``split_csv`` finds record boundaries with numpy (a newline ends a record when an even number of
-   ``"`` precede it: RFC 4180 doubles quotes inside quoted fields, so parity is exact), counts fields
-   per record the same way, and so knows each record's 1-based physical line (header = line 1) and
-   which records have the wrong field count or an unterminated quote. Those are quarantined; the
-   rest is parsed by Polars as all-string columns.
+   ``"`` precede it: RFC 4180 doubles quotes inside quoted fields, so parity is exact), and so knows
+   each record's 1-based physical line (header = line 1). Fast path: a clean UTF-8 file of one-line
+   records is read by DuckDB's parallel CSV reader in strict mode, line numbers joined by position.
+   Careful path (GB18030, extra columns, multi-line records, blank lines, or DuckDB refusing a
+   record): fields are counted per record the same way, records with the wrong field count or an
+   unterminated quote are quarantined, and Polars parses the rest as all-string columns.
 3. ``parse_jsonl`` splits lines with Polars; DuckDB's JSON functions extract the contract keys
    (``stage_jsonl_sql``).
 4. ``typed_select_sql`` casts every contract column in DuckDB (timestamps with space or ``T``,
@@ -92,30 +94,32 @@ class Parsed:
     missing: list[str] = field(default_factory=list)  # required contract columns absent from the header
     extra: list[str] = field(default_factory=list)  # columns outside the contract (kept in extras)
     raw_text: callable = None  # rec index -> raw text of that record, for rows quarantined later
+    fast: pl.DataFrame | None = None  # CSV fast path: (__line, __rec) per data record, DuckDB reads the file
 
 
 # ---- CSV ------------------------------------------------------------------------------------------------
 
 @dataclass
 class CsvRecords:
+    buf: bytes
     starts: np.ndarray  # byte offset of each record (record 0 = header)
     ends: np.ndarray  # byte offset one past the record's last byte, before its newline
     lines: np.ndarray  # 1-based physical line where the record starts
-    fields: np.ndarray  # field count (commas outside quotes + 1)
     odd_quotes: np.ndarray  # bool: record ends inside a quoted field
     blank: np.ndarray  # bool: empty line
+    quotes: np.ndarray  # byte offsets of every '"'
+
+    def text(self, i: int) -> str:
+        return self.buf[self.starts[i]:self.ends[i]].decode("utf-8", errors="replace")
 
 
 def split_csv(buf: bytes) -> CsvRecords:
-    """Record boundaries, physical lines and field counts of an RFC 4180 CSV, vectorised with numpy."""
+    """Record boundaries and physical lines of an RFC 4180 CSV, vectorised with numpy."""
     arr = np.frombuffer(buf, dtype=np.uint8)
     n = arr.size
     nl = np.flatnonzero(arr == 10)
     q = np.flatnonzero(arr == 34)
-    if q.size:
-        nl_rec = nl[(np.searchsorted(q, nl) & 1) == 0]
-    else:
-        nl_rec = nl
+    nl_rec = nl[(np.searchsorted(q, nl) & 1) == 0] if q.size else nl
     starts = np.concatenate(([0], nl_rec + 1)).astype(np.int64)
     ends = np.concatenate((nl_rec, [n])).astype(np.int64)
     if starts[-1] >= n:  # file ends with a newline: no record after it
@@ -127,18 +131,23 @@ def split_csv(buf: bytes) -> CsvRecords:
         ends = ends - cr.astype(np.int64)
     lines = np.searchsorted(nl, starts) + 1
     nrec = starts.size
-    c = np.flatnonzero(arr == 44)
-    if q.size and c.size:
-        c = c[(np.searchsorted(q, c) & 1) == 0]
-    # A comma at byte p belongs to the first record whose end is >= p.
-    fields = np.bincount(np.searchsorted(ends, c), minlength=nrec)[:nrec] + 1 if nrec else np.zeros(0, np.int64)
     if q.size and nrec:
         qcount = np.bincount(np.minimum(np.searchsorted(ends, q), nrec - 1), minlength=nrec)[:nrec]
         odd = (qcount & 1) == 1
     else:
         odd = np.zeros(nrec, bool)
-    blank = ends <= starts
-    return CsvRecords(starts, ends, lines, fields, odd, blank)
+    return CsvRecords(buf, starts, ends, lines, odd, ends <= starts, q)
+
+
+def count_fields(recs: CsvRecords) -> np.ndarray:
+    """Fields per record: commas outside quotes + 1 (only the careful path needs this)."""
+    arr = np.frombuffer(recs.buf, dtype=np.uint8)
+    nrec = recs.starts.size
+    c = np.flatnonzero(arr == 44)
+    if recs.quotes.size and c.size:
+        c = c[(np.searchsorted(recs.quotes, c) & 1) == 0]
+    # A comma at byte p belongs to the first record whose end is >= p.
+    return np.bincount(np.searchsorted(recs.ends, c), minlength=nrec)[:nrec] + 1
 
 
 def _header_names(text: str) -> list[str]:
@@ -146,20 +155,23 @@ def _header_names(text: str) -> list[str]:
     return [h.strip() for h in row]
 
 
-def _record_text(buf: bytes, recs: CsvRecords, i: int) -> str:
-    return buf[recs.starts[i]:recs.ends[i]].decode("utf-8", errors="replace")
+def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> Parsed:
+    """Decode and parse a CSV file into all-string contract columns, quarantining malformed records.
 
-
-def parse_csv(data: bytes, feed: contract.Feed) -> Parsed:
-    """Decode and parse a CSV file into all-string contract columns, quarantining malformed records."""
+    Fast path (``parsed.fast``): a UTF-8 file whose header is exactly the contract columns and whose
+    records are one line each, with no blank lines: DuckDB's own parallel CSV reader then reads the
+    file (strict mode) and the line numbers are joined positionally (``fast_csv_source_sql``); any
+    CSV error there sends the caller back here with ``allow_fast=False``. Otherwise (the careful path)
+    records with the wrong field count or an unterminated quote are quarantined here and Polars parses
+    the rest.
+    """
     encoding, buf = detect_encoding(data)
     recs = split_csv(buf)
     nonblank = np.flatnonzero(~recs.blank)
     if nonblank.size == 0:
         raise DecodeError("file is empty: no header row")
     hdr = int(nonblank[0])
-    header = _header_names(_record_text(buf, recs, hdr))
-    width = int(recs.fields[hdr])
+    header = _header_names(recs.text(hdr))
     data_idx = nonblank[nonblank > hdr]
     rows_in_file = int(data_idx.size)
     required = feed.contract_names
@@ -169,12 +181,19 @@ def parse_csv(data: bytes, feed: contract.Feed) -> Parsed:
     missing = [c for c in required if c not in header]
     extra = [h for h in header if h not in required]
     parsed = Parsed(encoding=encoding, rows_in_file=rows_in_file, frame=None, header=header,
-                    missing=missing, extra=extra,
-                    raw_text=lambda i: _record_text(buf, recs, int(i)))
+                    missing=missing, extra=extra, raw_text=lambda i: recs.text(int(i)))
     if missing:
         return parsed
 
-    wrong = recs.fields[data_idx] != width
+    single_line = bool(np.all(np.diff(recs.lines) == 1)) and int(recs.lines[0]) == 1
+    if (allow_fast and encoding != "gb18030" and not extra and hdr == 0 and data_idx.size == recs.starts.size - 1
+            and single_line and not recs.odd_quotes.any()):
+        parsed.fast = pl.DataFrame({LINE: recs.lines[data_idx].astype(np.int64), REC: data_idx.astype(np.int64)})
+        return parsed
+
+    fields = count_fields(recs)
+    width = int(fields[hdr])
+    wrong = fields[data_idx] != width
     odd = recs.odd_quotes[data_idx]
     bad_mask = wrong | odd
     for i in data_idx[bad_mask]:
@@ -182,8 +201,8 @@ def parse_csv(data: bytes, feed: contract.Feed) -> Parsed:
             last_line = int(recs.lines[i]) + buf.count(NEWLINE, int(recs.starts[i]), int(recs.ends[i]))
             reason = f"unterminated quoted field (record runs to line {last_line})"
         else:
-            reason = f"expected {width} fields as in the header, found {int(recs.fields[i])}"
-        parsed.bad.append((int(recs.lines[i]), _record_text(buf, recs, i), reason))
+            reason = f"expected {width} fields as in the header, found {int(fields[i])}"
+        parsed.bad.append((int(recs.lines[i]), recs.text(i), reason))
     good = data_idx[~bad_mask]
 
     if good.size == rows_in_file and good.size == recs.starts.size - 1 and hdr == 0:
@@ -192,9 +211,7 @@ def parse_csv(data: bytes, feed: contract.Feed) -> Parsed:
         # Keep the header and runs of consecutive good records (few runs: one per bad/blank record).
         keep = np.concatenate(([hdr], good))
         breaks = np.flatnonzero(np.diff(keep) != 1) + 1
-        pieces = []
-        for run in np.split(keep, breaks):
-            pieces.append(buf[recs.starts[run[0]]:recs.ends[run[-1]]])
+        pieces = [buf[recs.starts[run[0]]:recs.ends[run[-1]]] for run in np.split(keep, breaks)]
         body = b"\n".join(pieces) + b"\n"
 
     if good.size:
@@ -204,8 +221,7 @@ def parse_csv(data: bytes, feed: contract.Feed) -> Parsed:
         if df.height != good.size:
             raise DecodeError(f"CSV parser found {df.height} records where {good.size} were expected")
     else:
-        df = pl.DataFrame({h: pl.Series([], dtype=pl.String) for h in dict.fromkeys(header)})
-    cols = [pl.col(c) for c in required]
+        df = pl.DataFrame({h: pl.Series([], dtype=pl.String) for h in header})
     if extra:
         extras = pl.struct([pl.col(c) for c in extra]).struct.json_encode().alias(EXTRAS)
     else:
@@ -213,9 +229,24 @@ def parse_csv(data: bytes, feed: contract.Feed) -> Parsed:
     parsed.frame = df.select(
         pl.Series(LINE, recs.lines[good].astype(np.int64)),
         pl.Series(REC, good.astype(np.int64)),
-        *cols, extras,
+        *[pl.col(c) for c in required], extras,
     )
     return parsed
+
+
+def fast_csv_source_sql(header: list[str], lines_view: str) -> str:
+    """FROM-clause source for the fast path: DuckDB reads the file (``$path``) in strict mode with the
+    header's columns (all contract names, so safe to spell) as VARCHAR, and the (line, rec) frame
+    ``lines_view`` is joined by position. ``__present`` is NULL on padding rows, which would mean the
+    two sides disagree about the row count (the caller then falls back to the careful path)."""
+    cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
+    return (
+        f"(SELECT c.* EXCLUDE (__present), CASE WHEN c.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
+        f"NULL::VARCHAR AS {EXTRAS} FROM "
+        f"(SELECT *, true AS __present FROM read_csv($path, header = true, auto_detect = false, delim = ',', "
+        f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, columns = {{{cols}}})) c "
+        f"POSITIONAL JOIN {lines_view} l)"
+    )
 
 
 # ---- JSON Lines ---------------------------------------------------------------------------------------
@@ -301,30 +332,34 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
     """SELECT over the staged string columns of ``{source}`` giving the raw table's contract columns
     typed, ``__line``, ``__rec``, ``extras`` and ``__reason`` (NULL when the row is good; else every
     column that failed, with the offending value). ``extra_reason`` names a staged column with an
-    earlier reason (JSONL: not an object)."""
-    typed, errs = [], []
+    earlier reason (JSONL: not an object).
+
+    Two stages so each cast runs once per value: the inner SELECT casts, the outer one only compares
+    the cast with its string (a non-empty string whose cast is NULL failed) and builds the reason
+    text for failing rows alone."""
+    inner, outer, errs, texts = [], [], [], []
     for col, typ in feed.columns:
-        expr = _typed_expr(col, typ)
-        typed.append(f"{expr} AS {feed.raw_column(col)}")
+        inner.append(f"{_typed_expr(col, typ)} AS __t_{col}")
+        outer.append(f"__t_{col} AS {feed.raw_column(col)}")
         if typ != "text":
-            errs.append(
-                f"CASE WHEN NULLIF(trim({col}), '') IS NOT NULL AND ({expr}) IS NULL "
-                f"THEN 'column {col}: cannot parse ' || to_json({col}) || ' as {_TYPE_WORDS[typ]}' END"
-            )
-    derived = []
+            inner.append(f"{col} AS __s_{col}")
+            failed = f"(__t_{col} IS NULL AND NULLIF(trim(__s_{col}), '') IS NOT NULL)"
+            errs.append(failed)
+            texts.append(f"CASE WHEN {failed} THEN 'column {col}: cannot parse ' || to_json(__s_{col}) "
+                         f"|| ' as {_TYPE_WORDS[typ]}' END")
     if any(name == "start_ts" for name, _ in feed.derived):
         # Competitor shows: business date + HH:MM; a start before 06:00 is on the next calendar day.
-        d, t = _typed_expr("show_date", "date"), _typed_expr("start_time", "hhmm")
-        derived.append(
-            f"CAST({d} AS TIMESTAMP) + to_minutes(CAST(split_part({t}, ':', 1) AS INTEGER) * 60 "
-            f"+ CAST(split_part({t}, ':', 2) AS INTEGER)) "
-            f"+ CASE WHEN CAST(split_part({t}, ':', 1) AS INTEGER) < 6 THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END "
-            f"AS start_ts"
-        )
-    reasons = ([extra_reason] if extra_reason else []) + errs
-    reason_sql = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "NULL"
-    return (f"SELECT {', '.join(typed + derived)}, {LINE}, {REC}, {EXTRAS}, {reason_sql} AS {REASON} "
-            f"FROM {source}")
+        h, m = "CAST(split_part(__t_start_time, ':', 1) AS INTEGER)", "CAST(split_part(__t_start_time, ':', 2) AS INTEGER)"
+        outer.append(f"CAST(__t_show_date AS TIMESTAMP) + to_minutes({h} * 60 + {m}) "
+                     f"+ CASE WHEN {h} < 6 THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END AS start_ts")
+    if extra_reason:
+        inner.append(f"{extra_reason} AS __pre_reason")
+        errs.insert(0, "__pre_reason IS NOT NULL")
+        texts.insert(0, "__pre_reason")
+    reason_sql = (f"CASE WHEN {' OR '.join(errs)} THEN NULLIF(concat_ws('; ', {', '.join(texts)}), '') END"
+                  if errs else "NULL::VARCHAR")
+    return (f"SELECT {', '.join(outer)}, {LINE}, {REC}, {EXTRAS}, {reason_sql} AS {REASON} "
+            f"FROM (SELECT {', '.join(inner)}, {LINE}, {REC}, {EXTRAS} FROM {source})")
 
 
 def uncastable_columns_sql(feed: contract.Feed, source: str) -> str | None:

@@ -176,24 +176,26 @@ def _reject(con, d: landing.Delivery, reason: str, *, sha: str, encoding=None, r
                       rows_quarantined=d.rows_manifest, reason=reason)
 
 
-def _stage(con, feed: contract.Feed, parsed: decode.Parsed) -> list[str]:
-    """Register the parsed frame and build the staging relation ``_STAGED`` (string columns, __line,
-    __rec, extras; JSONL also __json and __bad). Returns JSONL keys seen (empty for CSV)."""
+def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | None) -> tuple[str, dict, list[str]]:
+    """Make the parsed file queryable: returns (source relation SQL, its parameters, JSONL keys seen).
+    The source has the contract columns as strings, __line, __rec and extras (JSONL also __json, __bad)."""
+    if parsed.fast is not None:
+        con.register(_SOURCE, parsed.fast)
+        return decode.fast_csv_source_sql(parsed.header, _SOURCE), {"path": str(data_path)}, []
     con.register(_SOURCE, parsed.frame)
     if feed.fmt != "jsonl":
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGED} AS SELECT * FROM {_SOURCE}")
-        return []
+        return _SOURCE, {}, []
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {decode.stage_jsonl_sql(feed, _SOURCE)}",
                 {"patch": decode.jsonl_contract_patch(feed)})
-    return [r[0] for r in con.execute(decode.jsonl_keys_sql(_SOURCE)).fetchall()]
+    return _STAGED, {}, [r[0] for r in con.execute(decode.jsonl_keys_sql(_SOURCE)).fetchall()]
+
+
+class _Misaligned(RuntimeError):
+    """The fast CSV path and our record split disagree: redo the file on the careful path."""
 
 
 def _unstage(con) -> None:
-    for stmt in (f"DROP VIEW IF EXISTS {_STAGED}", f"DROP TABLE IF EXISTS {_STAGED}"):
-        try:  # the staging relation is a view (CSV) or a temp table (JSONL)
-            con.execute(stmt)
-        except duckdb.CatalogException:
-            pass
+    con.execute(f"DROP TABLE IF EXISTS {_STAGED}")
     for name in (_SOURCE, _BAD):
         try:
             con.unregister(name)
@@ -201,35 +203,39 @@ def _unstage(con) -> None:
             pass
 
 
-def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, table: str, lineage: dict,
-                qfeed: str, source: str | None, file: str, run_id, now) -> tuple[int, list[tuple], list[tuple]]:
+def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str, params: dict, table: str,
+                lineage: dict, qfeed: str, qsource: str | None, file: str, run_id, now
+                ) -> tuple[int, list[tuple], list[tuple]]:
     """Insert good typed rows into ``table`` and quarantine the rest. Caller holds the transaction and
-    has staged the file. Returns (rows inserted, quarantined (line, reason) sample, type drift)."""
+    has staged the file as ``source``. Returns (rows inserted, quarantined rows, type-drift columns)."""
     extra_reason = "__bad" if feed.fmt == "jsonl" else None
-    typed = decode.typed_select_sql(feed, _STAGED, extra_reason)
+    typed = decode.typed_select_sql(feed, source, extra_reason)
     raw_cols = [c for c, _ in feed.raw_columns()]
     lin_cols = list(lineage)
     # Lineage values are bound parameters (or staged columns, _Col); only our column names are
     # spelled into the SQL.
     lin_exprs = [str(v) if isinstance(v, _Col) else f"${c}" for c, v in lineage.items()]
-    params = {c: v for c, v in lineage.items() if not isinstance(v, _Col)}
+    lin_params = {c: v for c, v in lineage.items() if not isinstance(v, _Col)}
     inserted = con.execute(
         f"INSERT INTO {table} ({', '.join(raw_cols + lin_cols)}) "
-        f"SELECT {', '.join(raw_cols + lin_exprs)} FROM ({typed}) WHERE {decode.REASON} IS NULL",
-        params,
+        f"SELECT {', '.join(raw_cols + lin_exprs)} FROM ({typed}) "
+        f"WHERE {decode.REASON} IS NULL AND {decode.LINE} IS NOT NULL",
+        {**params, **lin_params},
     ).fetchone()[0]
     # Cast failures: recomputed only when some rows did not land (the common file has none).
-    n_good_candidates = parsed.frame.height
+    candidates = parsed.rows_in_file - len(parsed.bad)
     bad_rows: list[tuple] = []
     drift: list[tuple] = []
-    if inserted < n_good_candidates:
+    if inserted < candidates:
         bad_rows = con.execute(
             f"SELECT {decode.LINE}, {decode.REC}, {decode.REASON} FROM ({typed}) "
-            f"WHERE {decode.REASON} IS NOT NULL ORDER BY {decode.LINE}"
+            f"WHERE {decode.REASON} IS NOT NULL AND {decode.LINE} IS NOT NULL ORDER BY {decode.LINE}", params,
         ).fetchall()
-        uc = decode.uncastable_columns_sql(feed, _STAGED)
-        if uc:
-            drift = [r for r in con.execute(uc).fetchall() if r[1] > 0 and r[2] == r[1]]
+        if parsed.fast is not None and inserted + len(bad_rows) != candidates:
+            raise _Misaligned(f"{file}: DuckDB read {inserted + len(bad_rows)} rows, {candidates} expected")
+        uc = decode.uncastable_columns_sql(feed, source)
+        if uc and bad_rows:
+            drift = [r for r in con.execute(uc, params).fetchall() if r[1] > 0 and r[2] == r[1]]
     # Raw text of every quarantined record: parse-level (field count) rows plus cast failures.
     if feed.fmt == "jsonl":
         texts = dict(con.execute(
@@ -246,7 +252,7 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, table: str, 
         con.execute(
             f"INSERT INTO raw.quarantine (feed, source, ingest_file, ingest_line, raw_text, reason, run_id, "
             f"quarantined_at) SELECT $feed, $source, $file, line, raw_text, reason, $run_id, $now FROM {_BAD}",
-            {"feed": qfeed, "source": source, "file": file, "run_id": run_id, "now": now},
+            {"feed": qfeed, "source": qsource, "file": file, "run_id": run_id, "now": now},
         )
         con.unregister(_BAD)
     return inserted, q, drift
@@ -289,7 +295,6 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         parsed = _parse(feed, data)
     except decode.DecodeError as exc:
         return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
-    del data
 
     mismatch = []
     if sha != d.sha256:
@@ -304,9 +309,23 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
                        encoding=parsed.encoding, rows_in_file=parsed.rows_in_file, run_id=run_id, now=now,
                        drift=("missing_column", parsed.missing))
 
+    try:
+        return _land(con, d, feed, parsed, sha, run_id, now)
+    except (_Misaligned, duckdb.InvalidInputException):
+        if parsed.fast is None:
+            raise
+        # DuckDB's strict reader refused a record (or counted differently): the careful path
+        # quarantines exactly the records that are malformed.
+        parsed = decode.parse_csv(data, feed, allow_fast=False)
+        return _land(con, d, feed, parsed, sha, run_id, now)
+
+
+def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
+          now: datetime) -> FileResult:
+    """Land one checked file: raw rows, quarantine, drift and ledger row in one transaction."""
     con.begin()
     try:
-        keys = _stage(con, feed, parsed)
+        source, params, keys = _stage(con, feed, parsed, d.data_path)
         if feed.fmt == "jsonl" and keys:
             parsed.missing = [c for c in feed.contract_names if c not in keys]
             parsed.extra = sorted(k for k in keys if k not in feed.contract_names)
@@ -319,8 +338,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         lineage = {"source": d.source, "ingest_file": d.file, "ingest_line": _Col(decode.LINE),
                    "ingested_at": now, "ingest_run_id": run_id, "extras": _Col(decode.EXTRAS)}
         inserted, quarantined, type_drift = _load_typed(
-            con, feed, parsed, table=feed.table, lineage=lineage, qfeed=d.feed, source=d.source,
-            file=d.file, run_id=run_id, now=now)
+            con, feed, parsed, source=source, params=params, table=feed.table, lineage=lineage, qfeed=d.feed,
+            qsource=d.source, file=d.file, run_id=run_id, now=now)
         if inserted + len(quarantined) != parsed.rows_in_file:
             raise RuntimeError(f"{d.file}: {inserted} ingested + {len(quarantined)} quarantined "
                                f"!= {parsed.rows_in_file} rows in file")
@@ -411,7 +430,7 @@ def ingest_reference(con: duckdb.DuckDBPyConnection, landing_root: str | Path, n
         )
 
     try:
-        parsed = decode.parse_csv(data, feed)
+        parsed = decode.parse_csv(data, feed, allow_fast=False)
         reason = ("missing required column " + ", ".join(parsed.missing)) if parsed.missing else None
     except decode.DecodeError as exc:
         parsed, reason = None, str(exc)
@@ -432,11 +451,13 @@ def ingest_reference(con: duckdb.DuckDBPyConnection, landing_root: str | Path, n
 
     con.begin()
     try:
-        _stage(con, feed, parsed)
+        # Reference files are small: always the careful path (no second read of the file by DuckDB).
+        source, params, _ = _stage(con, feed, parsed, path)
         con.execute(f"DELETE FROM {qfeed}")
         lineage = {"ingest_file": rel, "ingest_line": _Col(decode.LINE), "ingested_at": now}
-        inserted, quarantined, _ = _load_typed(con, feed, parsed, table=qfeed, lineage=lineage, qfeed=qfeed,
-                                               source=None, file=rel, run_id=run_id, now=now)
+        inserted, quarantined, _ = _load_typed(con, feed, parsed, source=source, params=params, table=qfeed,
+                                               lineage=lineage, qfeed=qfeed, qsource=None, file=rel,
+                                               run_id=run_id, now=now)
         record("LOADED", parsed.encoding, parsed.rows_in_file, inserted, len(quarantined),
                f"{len(quarantined)} row(s) quarantined" if quarantined else None)
         con.commit()
