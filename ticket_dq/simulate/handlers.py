@@ -2,7 +2,7 @@
 
 ``ticket-dq simulate handlers --landing DIR [--warehouse PATH] [--truth DIR/_truth] [--now TS] [--seed 7]``
 reads the issues (warehouse opened read-only; clock: ``--now``, else ``TICKET_DQ_NOW``, else the
-``now`` of ``<truth>/sim.json``, else the wall clock), judges each one against the simulator's truth file
+``now`` of ``<truth>/sim.json`` + 12 h (the handlers' next morning), else the wall clock), judges each one against the simulator's truth file
 (``_truth/faults.csv``, matching rules of ``simulate/TRUTH.md``) and delivers what the handlers did as
 an ``issue_events`` feed file plus manifest (written last) under
 ``<landing>/issue_events/handlers/<YYYY-MM-DD>/``, like any other feed.
@@ -169,11 +169,18 @@ def run(landing: Path, warehouse_path: Path, truth: Path, now: datetime, seed: i
             "by_status": dict(Counter(e["to_status"] for e in events)), "file": str(path) if path else None}
 
 
-def _sim_now(truth: Path) -> str | None:
+# Replaying a simulated landing area, detection runs at the simulation's clock (sim.json "now"), so
+# nothing a handler does after an alert could be at or before that clock. The handlers therefore
+# work the morning after: their default clock is sim.json now + REPLAY_LAG.
+REPLAY_LAG = timedelta(hours=12)
+
+
+def _sim_now(truth: Path) -> datetime | None:
     sim = truth / "sim.json"
     if not sim.is_file():
         return None
-    return json.loads(sim.read_text(encoding="utf-8")).get("now")
+    text = json.loads(sim.read_text(encoding="utf-8")).get("now")
+    return settings.parse_now(text) + REPLAY_LAG if text else None
 
 
 def main(args) -> int:

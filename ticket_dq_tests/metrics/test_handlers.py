@@ -127,3 +127,16 @@ def test_handlers_without_truth_file_refuse(isolated_env):
     (landing / "_truth" / "faults.csv").unlink()
     assert handlers.main(args(landing, wh)) == 2
     assert not (landing / "issue_events").exists()
+
+
+def test_replay_default_clock_lets_handlers_answer_alerts_raised_at_the_simulation_clock(isolated_env):
+    """`make run` detects at sim.json's clock; the handlers answer the next morning (clock + 12 h)."""
+    landing, wh = make_world(isolated_env["tmp"])
+    with warehouse.connect(wh) as con:  # a one-shot replay: everything first detected at the sim clock
+        con.execute("UPDATE dq.issues SET first_detected_at = TIMESTAMP '2026-03-09 21:05:00'")
+    (landing / "_truth" / "sim.json").write_text(json.dumps({"seed": 7, "now": "2026-03-09 21:05:00"}))
+    assert handlers.main(Namespace(landing=landing, warehouse=wh, truth=None, now=None, seed=7)) == 0
+    [(manifest, data)] = delivered(landing)
+    assert manifest["snapshot_ts"] == "2026-03-10 09:05:00"
+    times = [datetime.fromisoformat(e["event_ts"]) for e in events_of(data)]
+    assert times and all(datetime(2026, 3, 9, 21, 5) < t <= datetime(2026, 3, 10, 9, 5) for t in times)

@@ -36,7 +36,7 @@ def build_scenario(con):
     add_event(con, "I7", "FALSE_POSITIVE", "2026-03-08 12:00:00")
     add_event(con, "I7", "CONFIRMED", "2026-03-08 16:00:00")  # changed its mind: the latest verdict wins
     add_issue(con, "I8", "SHOW_FILM_MISMATCH", "2026-03-08 11:00:00")
-    add_event(con, "I8", "CONFIRMED", "2026-03-10 21:00:00")  # after now: not known yet -> pending
+    add_event(con, "I8", "ACKNOWLEDGED", "2026-03-08 12:00:00")  # looked at, no verdict yet -> pending
     # Day 9: one alert, detected after the complaint about it was made.
     add_issue(con, "I9", "SEAT_DOUBLE_SOLD", "2026-03-09 10:00:00", team="OPS", order_id="O9")
     # Complaints.

@@ -46,9 +46,11 @@ def sim(tmp_path_factory):
         links = {r[0]: r[1:] for r in con.execute(
             "SELECT complaint_id, issue_id, link_method, complaint_only FROM dq.complaint_links").fetchall()}
         categories = dict(con.execute("SELECT complaint_id, category FROM raw.complaints").fetchall())
+        issue_keys = {r[0]: r[1:] for r in con.execute("SELECT issue_id, category, cinema_code FROM dq.issues").fetchall()}
     with (landing / "_truth" / "complaints.csv").open(encoding="utf-8") as fh:
         truth = {r["complaint_id"]: r["fault_id"] or None for r in csv.DictReader(fh)}
-    return {"landing": landing, "wh": wh, "links": links, "truth": truth, "categories": categories}
+    return {"landing": landing, "wh": wh, "links": links, "truth": truth, "categories": categories,
+            "issue_keys": issue_keys}
 
 
 def test_complaint_links_match_the_simulators_truth(sim):
@@ -57,8 +59,14 @@ def test_complaint_links_match_the_simulators_truth(sim):
     assert set(links) == data_related  # every data complaint has a row, linked or not
     with_fault = [c for c, f in truth.items() if f]
     assert len(with_fault) >= 5
-    right = [c for c in with_fault if links.get(c, (None,))[0] == truth[c]]
-    assert len(right) == len(with_fault), {c: (links.get(c), truth[c]) for c in with_fault if c not in right}
+    exact = [c for c in with_fault if links.get(c, (None,))[0] == truth[c]]
+    # A cinema-only complaint (PRICE_DIFF carries no order) cannot tell apart two faults of the same
+    # category at the same cinema; linking to such a twin still counts the complaint as covered.
+    twin = [c for c in with_fault if c not in exact and links.get(c, (None,))[0] is not None
+            and links[c][1] == "CINEMA_TIME" and sim["issue_keys"][links[c][0]] == sim["issue_keys"][truth[c]]]
+    assert len(exact) + len(twin) == len(with_fault), {c: (links.get(c), truth[c]) for c in with_fault
+                                                        if c not in exact + twin}
+    assert len(exact) >= 0.9 * len(with_fault)
     # background complaints (no injected fault behind them) rarely find an issue by accident
     background = [c for c in links if not truth.get(c)]
     false_links = [c for c in background if links[c][0] is not None]
@@ -70,12 +78,12 @@ def test_complaint_links_match_the_simulators_truth(sim):
 def test_handlers_judge_the_ideal_detectors_issues_as_true_faults(sim, isolated_env):
     landing = isolated_env["tmp"] / "handler_landing"
     assert handlers.main(Namespace(landing=landing, warehouse=sim["wh"], truth=sim["landing"] / "_truth",
-                                   now=None, seed=7)) == 0  # now: sim.json's clock
-    [manifest] = list((landing / "issue_events" / "handlers").glob("2026-03-09/_manifest_*.json"))
-    assert '"snapshot_ts": "2026-03-09 21:05:00"' in manifest.read_text(encoding="utf-8")
+                                   now=None, seed=7)) == 0  # now: sim.json's clock + 12 h
+    [manifest] = list((landing / "issue_events" / "handlers").glob("2026-03-10/_manifest_*.json"))
+    assert '"snapshot_ts": "2026-03-10 09:05:00"' in manifest.read_text(encoding="utf-8")
     [path] = list((landing / "issue_events" / "handlers").glob("*/*.csv"))
     with path.open(encoding="utf-8") as fh:
         events = list(csv.DictReader(fh))
     verdicts = {e["to_status"] for e in events if e["to_status"] in ("CONFIRMED", "FALSE_POSITIVE")}
     assert verdicts == {"CONFIRMED"}
-    assert all(e["event_ts"] <= "2026-03-09 21:05:00" for e in events)
+    assert all(e["event_ts"] <= "2026-03-10 09:05:00" for e in events)
