@@ -61,6 +61,19 @@ def _is_utf8(data: bytes, chunk: int = 16 << 20) -> bool:
     return True
 
 
+def _sniff_utf8(data: bytes, probe: int = 4 << 20) -> tuple[str, memoryview] | None:
+    """Provisional encoding from the first ``probe`` bytes, for the fast path only: DuckDB's CSV reader
+    validates the rest (it refuses invalid UTF-8, which sends the file to the careful path), so a
+    national file is not decoded twice. None when the start already is not UTF-8."""
+    view = memoryview(data)
+    body, enc = (view[len(BOM):], "utf-8-sig") if data.startswith(BOM) else (view, "utf-8")
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(bytes(body[:probe]), final=False)
+    except UnicodeDecodeError:
+        return None
+    return enc, body
+
+
 def detect_encoding(data: bytes) -> tuple[str, bytes]:
     """Return (encoding, UTF-8 bytes without BOM): ``utf-8-sig``, ``utf-8`` or ``gb18030``.
 
@@ -101,7 +114,7 @@ class Parsed:
 
 @dataclass
 class CsvRecords:
-    buf: bytes
+    buf: bytes | memoryview
     starts: np.ndarray  # byte offset of each record (record 0 = header)
     ends: np.ndarray  # byte offset one past the record's last byte, before its newline
     lines: np.ndarray  # 1-based physical line where the record starts
@@ -110,7 +123,7 @@ class CsvRecords:
     quotes: np.ndarray  # byte offsets of every '"'
 
     def text(self, i: int) -> str:
-        return self.buf[self.starts[i]:self.ends[i]].decode("utf-8", errors="replace")
+        return bytes(self.buf[self.starts[i]:self.ends[i]]).decode("utf-8", errors="replace")
 
 
 def split_csv(buf: bytes) -> CsvRecords:
@@ -165,7 +178,8 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> P
     records with the wrong field count or an unterminated quote are quarantined here and Polars parses
     the rest.
     """
-    encoding, buf = detect_encoding(data)
+    sniffed = _sniff_utf8(data) if allow_fast else None
+    encoding, buf = sniffed or detect_encoding(data)
     recs = split_csv(buf)
     nonblank = np.flatnonzero(~recs.blank)
     if nonblank.size == 0:
@@ -183,13 +197,16 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> P
     parsed = Parsed(encoding=encoding, rows_in_file=rows_in_file, frame=None, header=header,
                     missing=missing, extra=extra, raw_text=lambda i: recs.text(int(i)))
     if missing:
-        return parsed
+        # A rejected file's encoding goes to the ledger: sniffing is not enough for that.
+        return parse_csv(data, feed, allow_fast=False) if sniffed else parsed
 
     single_line = bool(np.all(np.diff(recs.lines) == 1)) and int(recs.lines[0]) == 1
-    if (allow_fast and encoding != "gb18030" and not extra and hdr == 0 and data_idx.size == recs.starts.size - 1
+    if (sniffed and not extra and hdr == 0 and data_idx.size == recs.starts.size - 1
             and single_line and not recs.odd_quotes.any()):
         parsed.fast = pl.DataFrame({LINE: recs.lines[data_idx].astype(np.int64), REC: data_idx.astype(np.int64)})
         return parsed
+    if sniffed:
+        return parse_csv(data, feed, allow_fast=False)
 
     fields = count_fields(recs)
     width = int(fields[hdr])
