@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: render to memory, never open a window
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 
 from ticket_dq.lib import complaints, metrics  # noqa: E402
 
-PARTS = (("q_score", "Q", "black"), ("accuracy", "accuracy", "tab:blue"), ("recall", "recall", "tab:orange"),
-         ("closed_loop_rate", "closed loop", "tab:green"))
+# (column, label, colour, marker, size): distinct markers and sizes so equal values stay visible
+PARTS = (("accuracy", "accuracy", "tab:blue", "s", 9), ("recall", "recall", "tab:orange", "D", 7),
+         ("closed_loop_rate", "closed loop", "tab:green", "^", 7), ("q_score", "Q", "black", "o", 5))
 
 
 def _png(fig) -> bytes:
@@ -50,9 +52,14 @@ def chart_quality_over_time(rows: list[dict], until: date | None = None) -> byte
     rows = [r for r in rows if until is None or r["metric_date"] <= until]
     fig, ax = plt.subplots(figsize=(8, 3.4))
     days = [r["metric_date"] for r in rows]
-    for col, label, color in PARTS:
+    for col, label, color, marker, size in PARTS:
         vals = [float("nan") if r[col] is None else r[col] for r in rows]
-        ax.plot(days, vals, marker="o", label=label, color=color, linewidth=2.2 if col == "q_score" else 1.3)
+        ax.plot(days, vals, marker=marker, markersize=size, label=label, color=color,
+                linewidth=2.2 if col == "q_score" else 1.3)
+    ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, len(days) // 10)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    if len(days) == 1:
+        ax.set_xlim(days[0] - timedelta(days=1), days[0] + timedelta(days=1))
     ax.set_ylim(-0.02, 1.05)
     ax.set_title("Q = 0.3 accuracy + 0.3 recall + 0.4 closed-loop rate")
     ax.grid(alpha=0.3)
