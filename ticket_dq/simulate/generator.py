@@ -1214,7 +1214,10 @@ class Simulator:
             "order_id": sub["order_id"], "cinema_code": sub["cinema_code"], "show_code": sub["show_code"],
             "start_b": sub["start_b"], "pickup_code": [f"{x:012d}" for x in code],
             "verify_code": [f"{x:06d}" for x in verify], "seats": sub["seats"], "ticket_count": sub["tickets"],
-            "t_alloc": sub["t_issue"] + 5, "printed": sub["printed"], "t_print": sub["t_print"],
+            # CMB_BANK gets its codes in bulk pushes every 30 min; TAOBAO per order, seconds after issue
+            "t_alloc": np.where(sub["channel_code"].to_numpy() == "CMB_BANK",
+                                (sub["t_issue"].to_numpy() // 1800 + 1) * 1800, sub["t_issue"].to_numpy() + 5),
+            "printed": sub["printed"], "t_print": sub["t_print"],
             "refund": sub["refund"], "t_refund": sub["t_refund"], "sid": sub["sid"],
         })
         T = self.truth

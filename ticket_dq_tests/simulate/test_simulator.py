@@ -354,3 +354,29 @@ def test_cli_parses_feeds_handlers_and_demo_forms(tmp_path, capsys):
     assert again.func(again) == 0
     assert "nothing written" in capsys.readouterr().out
     assert sorted(str(x) for x in (tmp_path / "x").rglob("*")) == before
+
+
+def test_streaming_in_cinema_chunks_writes_the_same_bytes_as_one_piece(tmp_path, monkeypatch):
+    from ticket_dq.simulate import generator
+
+    cfg = SimConfig(cinemas=25, days=1, seed=5, snapshots_per_day=1, crawls_per_day=1)
+    generate(tmp_path / "whole", cfg)
+    monkeypatch.setattr(generator, "CHUNK_CINEMAS", 4)
+    generate(tmp_path / "chunked", cfg)
+    whole = {p.relative_to(tmp_path / "whole"): p.read_bytes() for p in (tmp_path / "whole").rglob("*") if p.is_file()}
+    chunked = {p.relative_to(tmp_path / "chunked"): p.read_bytes() for p in (tmp_path / "chunked").rglob("*")
+               if p.is_file()}
+    assert whole == chunked
+    mtx = next(v for k, v in whole.items() if k.parts[:2] == ("partner_schedule", "MTX") and k.suffix == ".csv")
+    assert mtx.count(b"\xef\xbb\xbf") == 1 and mtx.count(b"snapshot_ts") == 1
+
+
+def test_national_mode_one_snapshot_per_partner_and_the_late_partner_is_silent(tmp_path):
+    sim = generate(tmp_path, SimConfig(cinemas=40, days=1, seed=9, snapshots_per_day=1, crawls_per_day=1))
+    assert all(p["snapshots"] == 1 for p in sim["partners"].values())
+    assert sim["faults"]["FEED_LATE"] == 1 and "FEED_PARTIAL" not in sim["faults"]
+    per_snapshot = sim["files"]["partner_schedule"]["rows"]
+    # ~30 shows per cinema and business day, three business days per snapshot set
+    assert 40 * 3 * 20 <= per_snapshot <= 40 * 3 * 45
+    ms = manifests(tmp_path)
+    assert {b["source"] for _, b in ms if b["feed"] == "partner_schedule"} == set(ENCODING)
