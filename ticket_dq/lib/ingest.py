@@ -294,7 +294,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     try:
         parsed = _parse(feed, data)
     except decode.DecodeError as exc:
-        return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
+        # A truncated delivery can end inside a multi-byte character: the manifest mismatch is the
+        # cause worth reporting first.
+        reason = (f"manifest mismatch: sha256 of the file is {sha}, manifest says {d.sha256}; {exc}"
+                  if sha != d.sha256 else str(exc))
+        return _reject(con, d, reason, sha=sha, run_id=run_id, now=now)
 
     mismatch = []
     if sha != d.sha256:

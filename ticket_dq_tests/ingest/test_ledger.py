@@ -162,3 +162,16 @@ def test_truth_folder_and_unknown_folders_are_ignored(con, landing):
         ingest.ingest_feed(con, landing, feed, "run-1", NOW)
 
     assert con.execute("SELECT file FROM meta.ingested_files").fetchall() == [(f"{FEED}/FH/2026-03-08/s1.csv",)]
+
+
+def test_truncated_file_cut_inside_a_chinese_character_is_reported_as_manifest_mismatch(con, landing):
+    import hashlib
+    full = csv_bytes([sample_row(FEED, cinema_name="万达影城")] * 3)
+    cut = full[: full.rindex("影".encode()) + 1]  # ends inside a multi-byte character
+    deliver(landing, FEED, "FH", "2026-03-08", "s1", cut, 3, sha256=hashlib.sha256(full).hexdigest())
+
+    report = ingest.ingest_feed(con, landing, FEED, "run-1", NOW)
+
+    f = report.files[0]
+    assert (f.status, f.rows_quarantined) == ("REJECTED", 3)
+    assert f.reason.startswith("manifest mismatch: sha256 of the file is")
