@@ -153,11 +153,18 @@ def test_schema_drift_and_rejected_files_are_reported(con):
     con.execute("""INSERT INTO meta.ingested_files (file, feed, source, stem, sha256, rows_manifest, rows_ingested,
                    rows_quarantined, status, reason, ingested_at)
                    VALUES ('partner_schedule/FH/2026-03-08/bad.csv', 'partner_schedule', 'FH', 'bad', 'x', 10, 0, 0,
-                           'REJECTED', 'missing required column show_code', now())""")
+                           'REJECTED', 'missing required column show_code', now()),
+                          ('partner_schedule/FH/2026-03-08/allbad.csv', 'partner_schedule', 'FH', 'allbad', 'y', 2, 0, 2,
+                           'INGESTED', NULL, now())""")
+    con.execute("""INSERT INTO raw.quarantine VALUES
+        ('partner_schedule', 'FH', 'partner_schedule/FH/2026-03-08/allbad.csv', 2, 'x', 'bad timestamp', 'r', now()),
+        ('partner_schedule', 'FH', 'partner_schedule/FH/2026-03-08/allbad.csv', 3, 'y', 'bad int', 'r', now())""")
     out = run_suite(con, PARTNER_SCHEDULE, run_id="r1", validated_at=NOW)
+    assert out.quarantined_rows == 2
     assert out.drift_rows == 4
     assert out.drift_columns == ["promo_tag", "vip"]
     assert out.rejected_files == [{"file": "partner_schedule/FH/2026-03-08/bad.csv",
                                    "reason": "missing required column show_code"}]
     # Reported once: the next run does not repeat the rejected file.
-    assert run_suite(con, PARTNER_SCHEDULE, run_id="r2", validated_at=NOW).rejected_files == []
+    again = run_suite(con, PARTNER_SCHEDULE, run_id="r2", validated_at=NOW)
+    assert (again.rejected_files, again.quarantined_rows) == ([], 0)

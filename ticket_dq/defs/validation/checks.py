@@ -69,6 +69,10 @@ def _result(outcome: SuiteOutcome, severity: str, check_name: str) -> dg.AssetCh
         "expectations": dg.MetadataValue.int(len(rs)),
         "unexpected_counts": dg.MetadataValue.json({r.name: r.unexpected_count for r in rs}),
         "failing_expectations": dg.MetadataValue.md(_md_table(outcome, severity)),
+        # Where the failures are: rule -> "source|feed date" -> failing rows.
+        "unexpected_by_source_date": dg.MetadataValue.json({
+            r.name: {f"{src}|{d}": n for (src, d), (n, _) in sorted(r.groups.items(), key=str)}
+            for r in failed if r.groups}),
     }
     if outcome.docs_url:
         metadata["data_docs"] = dg.MetadataValue.url(outcome.docs_url)

@@ -108,6 +108,7 @@ class SuiteOutcome:
     drift_columns: list[str] = field(default_factory=list)
     rejected_files: list[dict] = field(default_factory=list)
     quarantined_rows: int = 0
+    ledger_files: list[str] = field(default_factory=list)
 
     def failed(self, severity: str) -> list[RuleResult]:
         return [r for r in self.results if r.severity == severity and not r.success]
@@ -203,23 +204,21 @@ def _drift_and_ledger(con, suite: Suite, outcome: SuiteOutcome) -> None:
     if not suite.table.startswith("raw."):
         return
     feed = suite.table.split(".", 1)[1]
-    cols = {r[0] for r in con.execute(f"DESCRIBE {suite.view}").fetchall()}
-    if "extras" in cols:
-        n, names = con.execute(
-            f"""SELECT count(*), list(DISTINCT k ORDER BY k) FROM (
-                  SELECT unnest(json_keys(extras)) AS k FROM {suite.view} WHERE extras IS NOT NULL)""").fetchone()
-        outcome.drift_rows = int(con.execute(
-            f"SELECT count(*) FROM {suite.view} WHERE extras IS NOT NULL").fetchone()[0])
-        outcome.drift_columns = [x for x in (names or []) if x is not None]
-    rej = con.execute(
-        f"""SELECT file, reason FROM meta.ingested_files
-            WHERE feed = ? AND status = 'REJECTED'
-              AND file NOT IN (SELECT ingest_file FROM {store.FILES_TABLE} WHERE asset = ?)
-            ORDER BY file""", [feed, suite.table]).fetchall()
-    outcome.rejected_files = [{"file": f, "reason": r} for f, r in rej]
+    n_drift, names = con.execute(
+        f"""SELECT count(*), flatten(list(DISTINCT json_keys(extras))) FROM {suite.view}
+            WHERE extras IS NOT NULL""").fetchone()
+    outcome.drift_rows = int(n_drift)
+    outcome.drift_columns = sorted({x for x in (names or []) if x is not None})
+    # Files of this feed the ledger recorded since the last validation: REJECTED ones and the
+    # line-level quarantine of all of them (a file can be quarantined entirely and have no raw rows).
+    new_files = f"""SELECT file, status, reason FROM meta.ingested_files
+                    WHERE feed = ? AND file NOT IN (SELECT ingest_file FROM {store.FILES_TABLE} WHERE asset = ?)"""
+    ledger = con.execute(f"{new_files} ORDER BY file", [feed, suite.table]).fetchall()
+    outcome.ledger_files = [f for f, _, _ in ledger]
+    outcome.rejected_files = [{"file": f, "reason": r} for f, st, r in ledger if st == "REJECTED"]
     outcome.quarantined_rows = int(con.execute(
-        "SELECT count(*) FROM raw.quarantine WHERE feed = ? AND ingest_line IS NOT NULL AND ingest_file IN "
-        f"(SELECT ingest_file FROM vfiles_{suite.name})", [feed]).fetchone()[0])
+        f"""SELECT count(*) FROM raw.quarantine WHERE feed = ? AND ingest_line IS NOT NULL
+            AND ingest_file IN (SELECT file FROM ({new_files}))""", [feed, feed, suite.table]).fetchone()[0])
 
 
 def _store(con, suite: Suite, outcome: SuiteOutcome, group_counts: dict, validated_at: datetime) -> None:
@@ -238,8 +237,8 @@ def _store(con, suite: Suite, outcome: SuiteOutcome, group_counts: dict, validat
     if rows:
         con.executemany(
             f"INSERT INTO {store.RESULTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    # Remember the files (including REJECTED ones of the feed, reported once).
-    files = list(outcome.files) + [f["file"] for f in outcome.rejected_files]
+    # Remember the files (and the ledger's files of the feed, so rejections are reported once).
+    files = sorted(set(outcome.files) | set(outcome.ledger_files))
     if suite.incremental and files:
         con.executemany(f"INSERT INTO {store.FILES_TABLE} VALUES (?, ?, ?, ?)",
                         [(suite.table, f, outcome.run_id, validated_at) for f in files])
@@ -253,7 +252,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, *, run_id: str, vali
     files = _prepare_batch(con, suite)
     total = int(con.execute(f"SELECT count(*) FROM {suite.view}").fetchone()[0]) if files else 0
     outcome = SuiteOutcome(suite.table, run_id, total, files)
-    _drift_and_ledger(con, suite, outcome) if files or suite.table.startswith("raw.") else None
+    _drift_and_ledger(con, suite, outcome)
     if not files:
         _store(con, suite, outcome, {}, validated_at)
         return outcome
