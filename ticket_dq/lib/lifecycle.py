@@ -265,10 +265,10 @@ def handler_states(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute(_WALK_SQL)
     con.execute(_STATE_SQL)
     con.execute(_REJECTED_SQL)
-    events = con.execute("SELECT count(*) FROM handler_events_seq").fetchone()[0]
+    events = con.execute("SELECT count(*) FROM handler_events_seq").fetchall()[0][0]
     issues, applied = con.execute(
-        "SELECT count(*), coalesce(sum(events_applied), 0) FROM handler_state").fetchone()
-    rejected = con.execute("SELECT count(*) FROM handler_rejected_events").fetchone()[0]
+        "SELECT count(*), coalesce(sum(events_applied), 0) FROM handler_state").fetchall()[0]
+    rejected = con.execute("SELECT count(*) FROM handler_rejected_events").fetchall()[0][0]
     for tmp in ("handler_walk", "handler_events_seq"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return {"events": int(events), "issues": int(issues), "applied": int(applied), "rejected": int(rejected)}

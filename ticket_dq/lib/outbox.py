@@ -1,0 +1,283 @@
+"""The ``dq.notifications`` outbox: route issues into rows, then dispatch due rows as digests.
+
+Guarantees:
+- A row exists before any send (``enqueue`` commits rows; ``dispatch`` only sends existing rows).
+- Idempotent per (issue_id, channel, recipient, occurrence): a UNIQUE constraint plus INSERT OR
+  IGNORE, so re-routing the same issues never adds rows. ``notification_id`` = md5 of that key.
+- Occurrences: ``new`` (first notification), ``repeat-<n>`` (n-th repeat_interval elapsed since
+  first detection while the issue is still open), ``escalation`` (P0/P1 still unacknowledged after the
+  team's ack_sla; goes to the team's escalate_to recipients).
+- A failed send marks the rows RETRY with attempts+1 and ``next_attempt_at`` = now + backoff
+  (60 s * 2^attempts, capped at 1 h); after MAX_ATTEMPTS they become FAILED (kept, visible). An outage
+  therefore only delays delivery; a restart resumes from the table. After the first failure of a
+  channel in a batch the remaining groups of that channel are not attempted (they stay due).
+- A row is marked SENT in the same connection right after the server accepted the message; rows
+  already SENT are never picked again. The only window for a duplicate is a crash between the
+  server's acceptance and that UPDATE; messages carry a deterministic Message-ID for that case.
+- Digests: due rows are grouped by (team, channel, recipient, group_key) and each group is ONE
+  message listing its issues (chunked at MAX_ISSUES_PER_MESSAGE). A group is due once its oldest row
+  is ``group_wait`` old.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+import duckdb
+import pyarrow as pa
+
+from ticket_dq.lib import lifecycle, messages, routing
+from ticket_dq.lib.channels import ChannelError
+
+MAX_ATTEMPTS = 12
+BACKOFF_BASE_S = 60
+BACKOFF_MAX_S = 3600
+MAX_ISSUES_PER_MESSAGE = 200
+ESCALATE_SEVERITIES = ("P0", "P1")
+
+NOTIFICATIONS_DDL = """
+CREATE TABLE IF NOT EXISTS dq.notifications (
+  notification_id VARCHAR PRIMARY KEY,   -- md5(issue_id|channel|recipient|occurrence)
+  issue_id VARCHAR NOT NULL,
+  channel VARCHAR NOT NULL,              -- file | smtp | webhook
+  recipient VARCHAR NOT NULL,
+  team VARCHAR NOT NULL,
+  status VARCHAR NOT NULL,               -- PENDING | RETRY | SENT | FAILED
+  attempts INTEGER NOT NULL,
+  sent_at TIMESTAMP,
+  error VARCHAR,
+  occurrence VARCHAR NOT NULL,           -- new | repeat-<n> | escalation
+  route VARCHAR,                         -- route name in routes.yaml that chose this receiver
+  group_key VARCHAR NOT NULL,            -- digest key: route + group_by values
+  group_wait_s INTEGER NOT NULL,
+  next_attempt_at TIMESTAMP,
+  message_id VARCHAR,                    -- the digest message that carried it
+  created_at TIMESTAMP NOT NULL,
+  UNIQUE (issue_id, channel, recipient, occurrence)
+)"""
+
+_COLS = ("notification_id", "issue_id", "channel", "recipient", "team", "occurrence", "route", "group_key",
+         "group_wait_s")
+
+# Open issues as routing sees them: detection status merged with the handlers' events (so routing is
+# right even if dq.issues was built before the latest events were ingested).
+_OPEN_ISSUES_SQL = """
+SELECT i.issue_id, i.category, i.severity, i.source, i.team, i.status, i.affected_orders,
+    coalesce(epoch(i.show_start_time - $now) / 3600.0, i.hours_to_show) AS hours_to_show,
+    i.first_detected_at, i.cinema_code, i.business_date,
+    (i.status <> 'OPEN' OR hs.acknowledged_at IS NOT NULL) AS acknowledged
+FROM dq.issues i
+LEFT JOIN handler_state hs ON hs.issue_id = i.issue_id
+WHERE i.status IN ('OPEN', 'ACKNOWLEDGED', 'CONFIRMED')
+  AND coalesce(hs.status, 'OPEN') NOT IN ('RESOLVED', 'FALSE_POSITIVE')
+  AND i.first_detected_at <= $now
+"""
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(NOTIFICATIONS_DDL)
+
+
+def notification_id(issue_id: str, channel: str, recipient: str, occurrence: str) -> str:
+    return hashlib.md5(f"{issue_id}|{channel}|{recipient}|{occurrence}".encode()).hexdigest()
+
+
+def plan(issues: Iterable[Mapping[str, Any]], cfg: routing.RouteConfig, enabled: Iterable[str],
+         now: datetime) -> list[tuple]:
+    """Pure: the outbox rows (``_COLS`` order) the given open issues call for at ``now``."""
+    enabled = set(enabled)
+    rows: list[tuple] = []
+    for issue in issues:
+        iid = issue["issue_id"]
+        first = issue.get("first_detected_at")
+        age_s = (now - first).total_seconds() if first else 0.0
+        for d in cfg.decide(issue):
+            team = cfg.teams.get(d.team)
+            if team is None:
+                continue
+            gk = routing.group_key(d, issue)
+            occ = ["new"]
+            n = math.floor(age_s / d.repeat_interval_s) if d.repeat_interval_s else 0
+            if n >= 1:
+                occ.append(f"repeat-{n}")
+            for ch in team.channels:
+                if ch.type not in enabled:
+                    continue
+                for rcpt in ch.recipients:
+                    for o in occ:
+                        rows.append((notification_id(iid, ch.type, rcpt, o), iid, ch.type, rcpt, d.team, o,
+                                     d.route, gk, d.group_wait_s))
+            if (issue.get("severity") in ESCALATE_SEVERITIES and not issue.get("acknowledged")
+                    and age_s >= team.ack_sla_s and team.escalate_to):
+                for ch in team.channels:
+                    if ch.type not in enabled:
+                        continue
+                    for rcpt in team.escalate_to:
+                        rows.append((notification_id(iid, ch.type, rcpt, "escalation"), iid, ch.type, rcpt,
+                                     d.team, "escalation", d.route, f"escalation|team={d.team}", 0))
+    return rows
+
+
+def enqueue(con: duckdb.DuckDBPyConnection, cfg: routing.RouteConfig, enabled: Iterable[str],
+            now: datetime) -> dict[str, int]:
+    """Route every open issue and insert the rows it calls for (existing ones are ignored).
+
+    Returns {"issues": open issues considered, "planned": rows planned, "inserted": new rows,
+    "escalations": new escalation rows}."""
+    ensure_table(con)
+    lifecycle.handler_states(con)
+    cur = con.execute(_OPEN_ISSUES_SQL, {"now": now})
+    names = [c[0] for c in cur.description]
+    issues = [dict(zip(names, r)) for r in cur.fetchall()]
+    rows = plan(issues, cfg, enabled, now)
+    before = con.execute("SELECT count(*), count(*) FILTER (WHERE occurrence = 'escalation') "
+                         "FROM dq.notifications").fetchall()[0]
+    if rows:
+        cols = list(zip(*rows))
+        staged = pa.table({name: pa.array(list(vals)) for name, vals in zip(_COLS, cols)})
+        con.register("_outbox_staged", staged)
+        try:
+            con.execute(f"""
+                INSERT OR IGNORE INTO dq.notifications
+                  ({', '.join(_COLS)}, status, attempts, next_attempt_at, created_at)
+                SELECT {', '.join(_COLS)}, 'PENDING', 0, $now, $now FROM _outbox_staged""", {"now": now})
+        finally:
+            con.unregister("_outbox_staged")
+    after = con.execute("SELECT count(*), count(*) FILTER (WHERE occurrence = 'escalation') "
+                        "FROM dq.notifications").fetchall()[0]
+    return {"issues": len(issues), "planned": len(rows), "inserted": after[0] - before[0],
+            "escalations": after[1] - before[1]}
+
+
+_DUE_SQL = """
+SELECT team, channel, recipient, group_key,
+    list(notification_id ORDER BY notification_id) AS ids,
+    list(DISTINCT issue_id ORDER BY issue_id) AS issue_ids,
+    bool_or(occurrence = 'escalation') AS escalation,
+    list(DISTINCT route) AS routes
+FROM dq.notifications
+WHERE status IN ('PENDING', 'RETRY') AND coalesce(next_attempt_at, created_at) <= $now
+GROUP BY team, channel, recipient, group_key
+HAVING min(created_at) + to_seconds(max(group_wait_s)) <= $now
+ORDER BY channel, team, recipient, group_key
+"""
+
+_ISSUES_SQL = """
+SELECT issue_id, category, rule, severity, team, status, source, cinema_code, business_date, show_start_time,
+    order_id, pickup_code, affected_orders, reason, CAST(evidence AS VARCHAR) AS evidence, first_detected_at
+FROM dq.issues WHERE issue_id IN (SELECT unnest($ids))
+ORDER BY severity, show_start_time NULLS LAST, issue_id
+"""
+
+# CS only: the customer's latest order row, looked up by order_id (mobile masked before use).
+_ORDERS_SQL = """
+SELECT order_id, arg_max(mobile, event_ts) AS mobile, arg_max(film_name, event_ts) AS film_name,
+    arg_max(ticket_count, event_ts) AS ticket_count
+FROM raw.orders WHERE order_id IN (SELECT unnest($ids)) GROUP BY order_id
+"""
+
+
+def _mark_sent(con, ids: list[str], now: datetime, message_id: str) -> None:
+    con.execute("""UPDATE dq.notifications SET status = 'SENT', attempts = attempts + 1, sent_at = $now,
+                   error = NULL, message_id = $mid, next_attempt_at = NULL
+                   WHERE notification_id IN (SELECT unnest($ids)) AND status IN ('PENDING', 'RETRY')""",
+                {"now": now, "mid": message_id, "ids": ids})
+
+
+def _mark_failed(con, ids: list[str], now: datetime, error: str) -> None:
+    con.execute(f"""UPDATE dq.notifications SET attempts = attempts + 1, error = $err,
+                   status = CASE WHEN attempts + 1 >= {MAX_ATTEMPTS} THEN 'FAILED' ELSE 'RETRY' END,
+                   next_attempt_at = $now + to_seconds(least({BACKOFF_BASE_S} * pow(2, attempts), {BACKOFF_MAX_S})::BIGINT)
+                   WHERE notification_id IN (SELECT unnest($ids)) AND status IN ('PENDING', 'RETRY')""",
+                {"now": now, "err": error[:1000], "ids": ids})
+
+
+def dispatch(con: duckdb.DuckDBPyConnection, channels: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """Send every due group as one digest (per chunk) through its channel; record the outcome.
+
+    ``channels`` maps channel type -> object with ``send(Message)``. Rows of a channel type that is not
+    configured stay PENDING. Returns counts and a per-message summary."""
+    ensure_table(con)
+    groups = con.execute(_DUE_SQL, {"now": now}).fetchall()
+    sent_msgs = failed_msgs = deferred = rows_sent = 0
+    broken: dict[str, str] = {}
+    summary: list[dict] = []
+    issue_cache: dict[str, dict] = {}
+    for team, channel, recipient, gkey, ids, issue_ids, escalation, routes in groups:
+        chan = channels.get(channel)
+        if chan is None or channel in broken:
+            deferred += 1
+            continue
+        missing = [i for i in issue_ids if i not in issue_cache]
+        if missing:
+            cur = con.execute(_ISSUES_SQL, {"ids": missing})
+            names = [c[0] for c in cur.description]
+            for r in cur.fetchall():
+                issue_cache[r[0]] = dict(zip(names, r))
+        issues = [issue_cache[i] for i in issue_ids if i in issue_cache]
+        by_issue: dict[str, list[str]] = defaultdict(list)
+        id_rows = con.execute(
+            "SELECT issue_id, notification_id FROM dq.notifications WHERE notification_id IN (SELECT unnest($ids))",
+            {"ids": ids}).fetchall()
+        for iid, nid in id_rows:
+            by_issue[iid].append(nid)
+        orders: dict[str, dict] = {}
+        if team == "CS":
+            oids = [i["order_id"] for i in issues if i.get("order_id")]
+            if oids:
+                cur = con.execute(_ORDERS_SQL, {"ids": oids})
+                names = [c[0] for c in cur.description]
+                orders = {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
+        if not issues:  # issue rows vanished from dq.issues: nothing to say, do not retry forever
+            _mark_failed(con, ids, now, "issue no longer in dq.issues")
+            continue
+        for start in range(0, len(issues), MAX_ISSUES_PER_MESSAGE):
+            chunk = issues[start:start + MAX_ISSUES_PER_MESSAGE]
+            chunk_ids = [nid for i in chunk for nid in by_issue.get(i["issue_id"], [])]
+            mid = hashlib.md5("|".join(sorted(chunk_ids)).encode()).hexdigest()
+            msg = messages.render(team, channel, recipient, mid, chunk, orders, escalation=bool(escalation),
+                                  routes=routes or ())
+            try:
+                chan.send(msg)
+            except ChannelError as exc:
+                _mark_failed(con, chunk_ids, now, str(exc))
+                failed_msgs += 1
+                broken[channel] = str(exc)
+                break
+            _mark_sent(con, chunk_ids, now, mid)
+            sent_msgs += 1
+            rows_sent += len(chunk_ids)
+            summary.append({"team": team, "channel": channel, "recipient": recipient, "issues": len(chunk),
+                            "escalation": bool(escalation), "message_id": mid})
+    for chan in channels.values():
+        close = getattr(chan, "close", None)
+        if close:
+            close()
+    return {"groups_due": len(groups), "messages_sent": sent_msgs, "messages_failed": failed_msgs,
+            "groups_deferred": deferred, "rows_sent": rows_sent, "broken_channels": broken,
+            "messages": summary}
+
+
+def status_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    ensure_table(con)
+    return dict(con.execute("SELECT status, count(*) FROM dq.notifications GROUP BY status").fetchall())
+
+
+def next_due(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    ensure_table(con)
+    return con.execute("SELECT min(coalesce(next_attempt_at, created_at)) FROM dq.notifications "
+                       "WHERE status IN ('PENDING', 'RETRY')").fetchall()[0][0]
+
+
+def run_cycle(con: duckdb.DuckDBPyConnection, cfg: routing.RouteConfig, channels: Mapping[str, Any],
+              now: datetime) -> dict[str, Any]:
+    """Route then dispatch: what the ["dq","notifications"] asset does each run."""
+    routed = enqueue(con, cfg, channels.keys(), now)
+    sent = dispatch(con, channels, now)
+    return {"routed": routed, "dispatch": sent, "status": status_counts(con)}
+
+
