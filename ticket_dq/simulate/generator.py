@@ -717,7 +717,7 @@ class Simulator:
                 ("DX", "volume_drop", 0), ("MTX", "volume_drop", last_day),
                 ("JY", "row_parse", 0), ("FH", "row_parse", last_day), ("DX", "row_parse", last_day),
                 ("TAOPIAOPIAO", "row_parse", last_day),
-                ("MTX", "sale_gt_list", 0), ("HX", "sale_gt_list", last_day),
+                ("MTX", "sale_gt_list", 0), ("HX", "sale_gt_list", last_day), ("DX", "bump_all", last_day),
                 ("FH", "seats_available_gt_total", last_day), ("JY", "seats_available_gt_total", last_day)]
         self.file_faults: dict[tuple[str, int], str] = {}
         for source, purpose, day in plan:
@@ -899,6 +899,8 @@ class Simulator:
             full = df.height
             df = df.filter(pl.col("cinema_code").is_in(keep.implode()))
             detail = {"rows": df.height, "usual_rows": full, "later_snapshot_normal": True}
+        if purpose == "bump_all":  # a partner-side re-sync touches every row, nothing really changed
+            df = df.with_columns(pl.col("snapshot_ts").alias("partner_update_time"))
         bad_lines: list[dict] = []
         if purpose in ("sale_gt_list", "seats_available_gt_total", "row_parse") and df.height > 10:
             rows = sorted(int(x) for x in rng.choice(df.height, size=3, replace=False))
@@ -938,13 +940,16 @@ class Simulator:
             self.truth.add("fault", "FEED_PARTIAL", "manifest_mismatch", p.code, business_date=day,
                            detail={"file": d.rel, "rows_manifest": df.height, "bytes_manifest": len(data),
                                    "bytes_in_file": truncate})
+        elif purpose == "bump_all":
+            self.truth.add("benign", "BUMPED_UPDATE_TIME", "bump_all_rows", p.code, business_date=day,
+                           detail={"file": d.rel, "rows": df.height})
         elif purpose == "volume_drop":
             detail["file"] = d.rel
             self.truth.add("fault", "FEED_VOLUME_DROP", "volume_drop", p.code, business_date=day, detail=detail)
         elif purpose in ("sale_gt_list", "seats_available_gt_total", "row_parse") and bad_lines:
             self.truth.add("fault", "VALIDATION_FAILED", purpose, p.code, business_date=day,
                            detail={"file": d.rel, "rows": bad_lines})
-        if purpose is None and d.manifest:
+        if purpose in (None, "bump_all") and d.manifest:
             usual[p.code] = df.height
         return d
 

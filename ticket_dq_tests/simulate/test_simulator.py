@@ -281,6 +281,10 @@ def test_feed_faults_late_volume_drop_no_manifest_and_redelivery(demo, truth):
     for d in nomani["detail"]:
         f = root / json.loads(d)["file"]
         assert f.is_file() and not (f.parent / f"_manifest_{f.stem}.json").exists()
+    bump = truth.filter(pl.col("rule") == "bump_all_rows")
+    assert bump.height == 1
+    bumped = read_csv(root / json.loads(bump["detail"][0])["file"])
+    assert (bumped["partner_update_time"] == bumped["snapshot_ts"]).all()
     red = truth.filter(pl.col("category") == "REDELIVERED_FILE")
     assert red.height >= 2
     for d in red["detail"]:
