@@ -55,6 +55,8 @@ def test_feedback_sensor_recomputes_only_the_day_of_the_late_event(isolated_env,
         assert "data:image/png;base64," in md["chart"].value
         assert "| 2026-03-08 | 7 | 4 | 1 | 2 | 1 | 2 |" in md["summary"].value
         assert "data:image/png;base64," in materialization_metadata(full, "dq__metrics_breakdown")["chart"].value
+        png = settings.warehouse_dir() / "charts" / "quality_over_time.png"
+        assert md["chart_file"].value == str(png) and png.read_bytes().startswith(b"\x89PNG")
         before = daily_rows()
 
         # Nothing ingested yet: the sensor skips and says why.

@@ -12,6 +12,17 @@ METRICS_DAILY = dg.AssetKey(["dq", "metrics_daily"])
 METRICS_BREAKDOWN = dg.AssetKey(["dq", "metrics_breakdown"])
 METRICS_ASSETS = (COMPLAINT_LINKS, METRICS_DAILY, METRICS_BREAKDOWN)
 
+
+def _chart_file(name: str, png: bytes) -> dg.MetadataValue:
+    """Also keep the chart as a file beside the warehouse (<warehouse dir>/charts/), for tools that do
+    not render inline images."""
+    path = settings.warehouse_dir() / "charts" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{name}.tmp")
+    tmp.write_bytes(png)
+    tmp.replace(path)
+    return dg.MetadataValue.path(str(path))
+
 ISSUES = dg.AssetKey(["dq", "issues"])
 RAW_COMPLAINTS = dg.AssetKey(["raw", "complaints"])
 RAW_ISSUE_EVENTS = dg.AssetKey(["raw", "issue_events"])
@@ -72,6 +83,7 @@ def metrics_daily(context: dg.AssetExecutionContext, config: MetricsConfig,
         "full_rebuild": not (config.days or config.ingest_run_ids),
         "summary": dg.MetadataValue.md(metrics.summary_markdown(rows)),
         "chart": dg.MetadataValue.md(report.markdown_image(chart, "Q and its parts over time")),
+        "chart_file": _chart_file("quality_over_time.png", chart),
     })
 
 
@@ -95,4 +107,5 @@ def metrics_breakdown(context: dg.AssetExecutionContext, config: MetricsConfig,
         "dagster/row_count": n,
         "days_recomputed": dg.MetadataValue.json([str(d) for d in days]),
         "chart": dg.MetadataValue.md(report.markdown_image(chart, "alerts by category and team")),
+        "chart_file": _chart_file("alerts_by_category_and_team.png", chart),
     })
