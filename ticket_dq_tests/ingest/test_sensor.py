@@ -64,3 +64,27 @@ def test_sensor_skips_with_what_it_saw_on_an_empty_landing_area(landing):
     result = _tick()
     assert not result.run_requests
     assert "partner_schedule=0" in result.skip_reason.skip_message
+
+
+def test_sensor_run_request_executed_against_the_real_assets_lands_the_file(landing, isolated_env):
+    from ticket_dq import settings
+    from ticket_dq.defs.ingest.assets import raw_assets, reference_assets
+    from ticket_dq.defs.resources import build_resources
+    from ticket_dq.lib import warehouse
+
+    deliver(landing, "orders", "FH", "2026-03-08", "o1", csv_bytes([sample_row("orders")] * 3), 3)
+    defs = dg.Definitions(assets=raw_assets + reference_assets, sensors=[landing_sensor], resources=build_resources())
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance, definitions=defs)
+        data = defs.resolve_sensor_def("landing_sensor").evaluate_tick(ctx)
+        assert len(data.run_requests) == 1
+        request = data.run_requests[0]
+        result = dg.materialize(raw_assets + reference_assets, instance=instance, resources=build_resources(),
+                                selection=request.asset_selection, tags=request.tags)
+        assert result.success
+        assert [e.asset_key for e in result.get_asset_materialization_events()] == [dg.AssetKey(["raw", "orders"])]
+        next_tick = defs.resolve_sensor_def("landing_sensor").evaluate_tick(
+            dg.build_sensor_context(instance=instance, definitions=defs, cursor=data.cursor))
+        assert not next_tick.run_requests and next_tick.skip_message
+    with warehouse.connect(settings.warehouse_path(), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.orders").fetchone()[0] == 3
