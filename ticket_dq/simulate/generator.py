@@ -12,7 +12,6 @@ nothing but the true schedule and the orders is held in memory.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -24,7 +23,7 @@ import polars as pl
 
 from ticket_dq.lib.contract import FEEDS, REFERENCE
 from ticket_dq.simulate.landing import Delivery, Landing
-from ticket_dq.simulate.world import HALL_KINDS, OTHER_NAMES, World, build_world
+from ticket_dq.simulate.world import HALL_KINDS, OTHER_NAMES, build_world
 
 DAY = 86400
 HOUR = 3600
@@ -139,7 +138,6 @@ class Simulator:
         self.base_dt = datetime.combine(cfg.d0, datetime.min.time())
         self.now = cfg.now_s
         self.cut = (self.now // HOUR) * HOUR  # order events from here on are still being written
-        self.complaint_links: list[tuple[int, str]] = []  # (order row or -1, fault_id) for complaints
 
     # -------- formatting helpers ------------------------------------------------------------------
     def ts(self, s: int, fmt: str = FMT) -> str:
@@ -438,8 +436,9 @@ class Simulator:
         sale = sh["sale_fen"].to_numpy()
         for i in take(n, lambda i: True):
             c["pf_ts"][i] = onset()
-            f = rng.choice([0.55, 0.6, 1.45, 1.5]) if True else 1.0
-            new = int(round(sale[i] * f / 100) * 100 - 10)
+            f = rng.choice([0.55, 0.6, 1.45, 1.5])
+            lst = int(sh["list_fen"][i])
+            new = min(int(round(sale[i] * f / 100) * 100 - 10), lst - 10)  # never above list: no sale_gt_list
             c["pf_sale"][i] = new
             rec("fault", "SHOW_PRICE_MISMATCH", "price", i, pcode[self._partner(i)],
                 partner_sale_fen=new, true_sale_fen=int(sale[i]))
@@ -634,7 +633,6 @@ class Simulator:
         idx = np.flatnonzero(live & plain)
         self.seat_override: dict[int, tuple[int, int]] = {}  # order row -> (ticket index, seat index)
         self.double_sold: list[tuple[int, int, int]] = []
-        seen: dict[int, int] = {}
         n = self._n()
         perm = self.rng.permutation(len(idx))
         done_shows: set[int] = set()
@@ -652,7 +650,6 @@ class Simulator:
             self.seat_override[later] = (0, seat)
             self.double_sold.append((earlier, later, seat))
             done_shows.add(s)
-        del seen
 
     def _seat_strings(self) -> pl.Series:
         o = self.orders
@@ -1123,10 +1120,11 @@ class Simulator:
         self.order_files: dict[int, Delivery] = {}
         for (hour,), lean in e.group_by("hour", maintain_order=True):
             part = lean.join(strings, on="oi", how="left", maintain_order="left").select(
-            self.ts_expr("event_ts").alias("event_ts"), "order_id", "partner_code", "partner_order_id", "channel_code",
-            "user_id", "mobile", "cinema_code", "show_code", self.ts_expr("start_b").alias("show_start_time"),
-            "hall_name", "film_code", "film_name", "version", pl.col("tickets").alias("ticket_count"), "seats",
-            "unit_price_fen", "service_fee_fen", "total_fen", "status", "status_reason")
+                self.ts_expr("event_ts").alias("event_ts"), "order_id", "partner_code", "partner_order_id",
+                "channel_code", "user_id", "mobile", "cinema_code", "show_code",
+                self.ts_expr("start_b").alias("show_start_time"), "hall_name", "film_code", "film_name", "version",
+                pl.col("tickets").alias("ticket_count"), "seats", "unit_price_fen", "service_fee_fen", "total_fen",
+                "status", "status_reason")
             assert part.columns == cols
             hour = int(hour)
             data = part.write_csv().encode("utf-8")
@@ -1305,7 +1303,6 @@ class Simulator:
                                      f"{chan}_codes_{self.ts(b * 4 * HOUR, '%Y%m%d_%H')}", "csv", data, part.height,
                                      self.ts(min((b + 1) * 4 * HOUR, cut)))
             self.pickup_files.append(d)
-        cz = self.world.cinemas
         delivered_codes = set(out["pickup_code"].to_list())
 
         def rec(r, rule, order_id, code, detail, row_frame=codes):
@@ -1330,8 +1327,8 @@ class Simulator:
             if fid:
                 self.fault_orders.append((int(oi_arr[r]), fid, "PICKUP_CODE_INVALID"))
         for k in range(extra.height):
-            rec(n + k, "unknown_order", extra["order_id"][k], extra["pickup_code"][k], {"order_id_unknown": extra["order_id"][k]})
-        del cz
+            rec(n + k, "unknown_order", extra["order_id"][k], extra["pickup_code"][k],
+                {"order_id_unknown": extra["order_id"][k]})
 
     # -------- complaints ------------------------------------------------------------------------------
     def _write_complaints(self) -> None:
@@ -1404,7 +1401,7 @@ class Simulator:
         picks = []
         for feed in ("orders", "partner_schedule", "competitor_schedule", "pickup_codes"):
             cands = [d for d in self.landing.deliveries if d.feed == feed and d.day == d0 and d.manifest and not d.partial
-                     and d.redelivered_from is None and (d.source, 0) is not None]
+                     and d.redelivered_from is None]
             if cands:
                 picks.append(cands[-1])
         for d in picks:

@@ -7,6 +7,7 @@ renders it (names, ids, encodings) lives in ``render.py``-style helpers in ``gen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -158,10 +159,9 @@ def build_world(rng: np.random.Generator, n_cinemas: int, partner_shares: list[f
                             orient="row")
     film_codes = [f"{VERSION_PREFIX[v]}{10000 + 37 * f + 11:05d}2025" for f, v in
                   zip(fv_films["film"].to_list(), fv_films["version"].to_list())]
-    from datetime import date as _date
     films = fv_films.with_columns(
         pl.Series("film_code", film_codes),
-        pl.Series("release_date", [_date.fromordinal(o).isoformat() for o in fv_films["release_ord"].to_list()]),
+        pl.Series("release_date", [date.fromordinal(o).isoformat() for o in fv_films["release_ord"].to_list()]),
     ).with_row_index("fv").with_columns(pl.col("fv").cast(pl.Int64))
     titles = pl.DataFrame({"film": np.arange(len(FILMS), dtype=np.int64), "title": [f[0] for f in FILMS],
                            "popularity": [float(f[3]) for f in FILMS]})

@@ -6,6 +6,7 @@ declared encodings, manifests), never through the simulator's own objects.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -315,7 +316,7 @@ def test_validation_faults_point_at_really_malformed_or_invalid_rows(demo, truth
                     except (ValueError, KeyError):
                         pass
                 else:
-                    fields = next(iter(__import__("csv").reader([line])))
+                    fields = next(csv.reader([line]))
                     width = len(FEEDS["partner_schedule"].columns)
                     assert len(fields) != width or "25:70" in line or "元" in fields[18]
         else:
