@@ -62,6 +62,9 @@ CHANNELS = ("APP", "MINIPROGRAM", "WEB", "TAOBAO", "CMB_BANK")
 CHANNEL_W = np.array([45, 25, 12, 12, 6], dtype=float)
 CODE_CHANNELS = ("TAOBAO", "CMB_BANK")
 LATE_PARTNER = "JY"
+# Real changes happen 3.5-10 h before `now`: before the late partner's last snapshot (now - 195 min)
+# and before both platforms' last crawls, so every source that is still delivering shows them.
+CHANGE_MIN_AGE = 210 * MIN
 CHUNK_CINEMAS = 2000  # partner snapshots and crawls are rendered and written this many cinemas at a time
 
 
@@ -453,7 +456,7 @@ class Simulator:
         for j, i in enumerate(take(n, lambda i: last[i] and free_hall(i, start[i], end[i]) >= 0
                                    and self._other_film(int(fv[i])) >= 0)):
             kind = kinds[j % 3]
-            c["ch_ts"][i] = int(self.now - rng.integers(3 * HOUR, 10 * HOUR))
+            c["ch_ts"][i] = int(self.now - rng.integers(CHANGE_MIN_AGE, 10 * HOUR))
             c["forced"][i] = 1
             if kind == "time_shift":
                 c["ch_start"][i] = start[i] + (later_shift(i) or 30 * MIN)
@@ -467,7 +470,7 @@ class Simulator:
         # cancellations after sale
         self.cancelled: list[tuple[int, str]] = []
         for j, i in enumerate(take(n, lambda i: True)):
-            c["cx_ts"][i] = int(self.now - rng.integers(3 * HOUR, 10 * HOUR))
+            c["cx_ts"][i] = int(self.now - rng.integers(CHANGE_MIN_AGE, 10 * HOUR))
             c["cx_vanish"][i] = j % 2
             c["forced"][i] = 2
             self.cancelled.append((i, "vanished" if j % 2 else "cancel"))
@@ -480,7 +483,7 @@ class Simulator:
             c["bu_ts"][i] = int(self.now - rng.integers(2 * HOUR, 8 * HOUR))
             rec("benign", "BUMPED_UPDATE_TIME", "bump", i, pcode[self._partner(i)], at=self.ts(c["bu_ts"][i]))
         for i in take(n, lambda i: True):
-            c["pr_ts"][i] = int(self.now - rng.integers(3 * HOUR, 10 * HOUR))
+            c["pr_ts"][i] = int(self.now - rng.integers(CHANGE_MIN_AGE, 10 * HOUR))
             c["pr_sale"][i] = int(round(sale[i] * 0.85 / 100) * 100 - 10)
             rec("benign", "REAL_PRICE_CHANGE", "price_change", i, pcode[self._partner(i)],
                 old_sale_fen=int(sale[i]), new_sale_fen=int(c["pr_sale"][i]), at=self.ts(c["pr_ts"][i]))

@@ -233,8 +233,22 @@ def test_order_faults_name_live_orders_that_really_conflict(demo, truth):
             det = json.loads(r["detail"])
             assert status[det["earlier_order_id"]] in LIVE_ORDER_STATUSES
             assert det["seat"] in seats[r["order_id"]].split(",") and det["seat"] in seats[det["earlier_order_id"]].split(",")
-    # cancelled shows: partner marks CANCELLED or the show vanished; platforms no longer list it
+    # real changes: the latest delivered partner snapshot and both platforms show the new version
     plats = [platform_latest(root, p) for p in ("MAOYAN", "TAOPIAOPIAO")]
+    partners = pl.concat([partner_latest(root, p) for p in ENCODING], how="diagonal_relaxed")
+    for r in faults.filter(pl.col("category") == "ORDER_SHOW_CHANGED").iter_rows(named=True):
+        det = json.loads(r["detail"])
+        key = (r["cinema_code"], r["show_start_time"])
+        at = partners.filter((pl.col("cinema_code") == key[0]) & (pl.col("start_time") == key[1]))
+        assert at.height == 1, r
+        assert all(key in _show_keys(d, "start_ts") for d in plats), r
+        if r["rule"] == "time_shift":
+            assert det["new_start"] == key[1] and (key[0], det["old_start"]) not in _show_keys(partners)
+        elif r["rule"] == "hall_swap":
+            assert at["hall_name"][0].startswith(det["new_hall"].split("厅")[0])
+        else:
+            assert at["film_code"][0] == det["new_film_code"]
+    # cancelled shows: partner marks CANCELLED or the show vanished; platforms no longer list it
     for r in faults.filter(pl.col("category") == "ORDER_SHOW_CANCELLED").iter_rows(named=True):
         key = (r["cinema_code"], r["show_start_time"])
         assert all(key not in _show_keys(d, "start_ts") for d in plats)
