@@ -1,0 +1,43 @@
+-- cand.feed_health: FEED_LATE (no delivery within the source's SLA before $now), FEED_PARTIAL (ledger
+-- rows REJECTED: manifest/sha256 mismatch, undecodable file), FEED_VOLUME_DROP (a partner snapshot far
+-- below the partner's recent baseline). One row per source and business date.
+CREATE OR REPLACE TABLE cand.feed_health AS
+WITH last AS (
+  SELECT feed, source, max(coalesce(snapshot_ts, ingested_at)) AS last_ts, count(*) AS files
+  FROM meta.ingested_files WHERE feed IN ('partner_schedule', 'competitor_schedule') GROUP BY ALL
+), late AS (
+  SELECT * FROM last
+  WHERE last_ts < CAST($now AS TIMESTAMP) - to_minutes(CASE WHEN feed = 'partner_schedule'
+                                                  THEN $partner_sla_min ELSE $platform_sla_min END)
+), partial AS (
+  SELECT feed, source, folder_date, list(file ORDER BY file) AS files, list(reason ORDER BY file) AS reasons,
+         sum(rows_manifest) AS rows_manifest
+  FROM meta.ingested_files WHERE status = 'REJECTED' GROUP BY ALL
+), drop_ AS (
+  SELECT source, folder_date, list(file ORDER BY file) AS files, min(rows_ingested) AS rows_ingested,
+         max(baseline) AS baseline, min(snapshot_ts) AS snapshot_ts
+  FROM partner_snapshots WHERE NOT complete GROUP BY ALL
+)
+SELECT 'FEED_LATE' AS category, 'silent' AS rule, source, NULL::VARCHAR AS cinema_code,
+       CAST(CAST($now AS TIMESTAMP) AS DATE) AS business_date, NULL::TIMESTAMP AS show_start_time,
+       NULL::VARCHAR AS order_id, NULL::VARCHAR AS pickup_code, NULL::INTEGER AS affected_orders,
+       NULL::BIGINT AS impact_fen, strftime(CAST(CAST($now AS TIMESTAMP) AS DATE), '%Y-%m-%d') AS business_key,
+       format('{} has delivered no {} since {} ({} minutes ago); its data may be out of date.', source, feed,
+              strftime(last_ts, '%Y-%m-%d %H:%M'),
+              CAST(date_diff('minute', last_ts, CAST($now AS TIMESTAMP)) AS BIGINT)) AS reason,
+       json_object('feed', feed, 'last_delivery', last_ts, 'now', CAST($now AS TIMESTAMP)) AS evidence
+FROM late
+UNION ALL
+SELECT 'FEED_PARTIAL', 'manifest_mismatch', source, NULL, folder_date, NULL, NULL, NULL, NULL, NULL,
+       strftime(folder_date, '%Y-%m-%d'),
+       format('{} delivered {} {} file(s) for {} that could not be loaded (incomplete or corrupt delivery).',
+              source, len(files), feed, strftime(folder_date, '%Y-%m-%d')),
+       json_object('feed', feed, 'files', files, 'reasons', reasons, 'rows_manifest', rows_manifest)
+FROM partial
+UNION ALL
+SELECT 'FEED_VOLUME_DROP', 'volume_drop', source, NULL, folder_date, NULL, NULL, NULL, NULL, NULL,
+       strftime(folder_date, '%Y-%m-%d'),
+       format('{} sent a schedule snapshot with only {} rows against a usual {}; it is not used as current.',
+              source, rows_ingested, CAST(baseline AS BIGINT)),
+       json_object('files', files, 'rows', rows_ingested, 'baseline_rows', baseline, 'snapshot_ts', snapshot_ts)
+FROM drop_;

@@ -1,0 +1,66 @@
+-- cand.order_show: live orders (PAID/ISSUED/PRINTED) whose show changed or was cancelled after purchase.
+-- The order's show is found in the issuing partner's current schedule by show code, else as a re-issued
+-- code (same cinema, hall, film and start: the same show, no change). A change counts only when it is
+-- real: the partner cancelled explicitly, or the platforms list the show as the partner now has it
+-- (time / hall / film) at least as often as the way the customer bought it. A partner-only change is a
+-- partner-data fault (surfaced as SHOW_* for BD/RD), never a customer call.
+CREATE OR REPLACE TEMP TABLE o AS
+SELECT order_id, partner_code, cinema_code, show_code, show_start_time, hall_name, dq_hall_key(hall_name) AS hall_key,
+       film_code, film_name, ticket_count, total_fen, created_ts
+FROM order_state
+WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND show_start_time >= CAST($now AS TIMESTAMP);
+CREATE OR REPLACE TEMP TABLE o_show AS
+SELECT o.*, coalesce(p.show_code, r.show_code) AS cur_code, p.show_code IS NULL AND r.show_code IS NOT NULL AS reissued,
+       coalesce(p.start_time, r.start_time) AS cur_start, coalesce(p.hall_key, r.hall_key) AS cur_hall_key,
+       coalesce(p.hall_name, r.hall_name) AS cur_hall, coalesce(p.film_code, r.film_code) AS cur_film_code,
+       coalesce(p.film_key, r.film_key) AS cur_film_key, coalesce(p.film_name, r.film_name) AS cur_film,
+       coalesce(p.show_status, r.show_status) AS cur_status, dq_film_key(coalesce(f.film_name, o.film_name)) AS o_film_key,
+       EXISTS (SELECT 1 FROM cur.partner_schedule x WHERE x.source = o.partner_code AND x.cinema_code = o.cinema_code
+               AND x.business_date = CAST(o.show_start_time - INTERVAL 6 HOUR AS DATE)) AS partner_covers
+FROM o
+LEFT JOIN ref.films f ON f.film_code = o.film_code
+LEFT JOIN cur.partner_schedule p ON p.source = o.partner_code AND p.cinema_code = o.cinema_code AND p.show_code = o.show_code
+LEFT JOIN (SELECT * FROM cur.partner_schedule
+           QUALIFY row_number() OVER (PARTITION BY source, cinema_code, start_time, hall_key, film_code ORDER BY show_code) = 1) r
+  ON p.show_code IS NULL AND r.source = o.partner_code AND r.cinema_code = o.cinema_code
+ AND r.start_time = o.show_start_time AND r.hall_key = dq_hall_key(o.hall_name) AND r.film_code = o.film_code;
+CREATE OR REPLACE TEMP TABLE o_judged AS
+SELECT s.*,
+  CASE WHEN cur_code IS NULL THEN NULL
+       WHEN cur_start <> show_start_time THEN 'time_shift'
+       WHEN cur_hall_key IS DISTINCT FROM hall_key THEN 'hall_swap'
+       WHEN cur_film_code IS DISTINCT FROM film_code THEN 'film_swap' END AS change,
+  (SELECT count(DISTINCT c.platform) FROM cur.competitor_schedule c
+    WHERE c.cinema_code = s.cinema_code AND abs(date_diff('second', c.start_ts, s.show_start_time)) <= $time_tol_min * 60
+      AND c.hall_key = s.hall_key AND c.film_key = s.o_film_key) AS n_old,
+  (SELECT count(DISTINCT c.platform) FROM cur.competitor_schedule c
+    WHERE c.cinema_code = s.cinema_code AND abs(date_diff('second', c.start_ts, s.cur_start)) <= $time_tol_min * 60
+      AND c.hall_key = s.cur_hall_key AND c.film_key = s.cur_film_key) AS n_new,
+  (SELECT count(DISTINCT c.platform) FROM cur.competitor_schedule c
+    WHERE c.cinema_code = s.cinema_code AND c.business_date = CAST(s.show_start_time - INTERVAL 6 HOUR AS DATE)) AS n_cover
+FROM o_show s;
+CREATE OR REPLACE TABLE cand.order_show AS
+WITH hit AS (
+  SELECT *,
+    CASE WHEN cur_status = 'CANCELLED' THEN 'ORDER_SHOW_CANCELLED'
+         WHEN cur_code IS NULL AND partner_covers AND n_cover >= 1 AND n_old = 0 THEN 'ORDER_SHOW_CANCELLED'
+         WHEN change IS NOT NULL AND n_new >= 1 AND n_new >= n_old THEN 'ORDER_SHOW_CHANGED' END AS category,
+    CASE WHEN cur_status = 'CANCELLED' THEN 'cancel' WHEN cur_code IS NULL THEN 'vanished' ELSE change END AS rule
+  FROM o_judged
+)
+SELECT category, rule, partner_code AS source, cinema_code, CAST(show_start_time - INTERVAL 6 HOUR AS DATE) AS business_date,
+       CASE WHEN category = 'ORDER_SHOW_CHANGED' THEN cur_start ELSE show_start_time END AS show_start_time,
+       order_id, NULL::VARCHAR AS pickup_code, 1 AS affected_orders, total_fen AS impact_fen,
+       order_id AS business_key,
+       CASE WHEN category = 'ORDER_SHOW_CANCELLED'
+            THEN format('The {} show of {} the customer booked (order {}) has been cancelled by the cinema.',
+                        strftime(show_start_time, '%m-%d %H:%M'), film_name, order_id)
+            ELSE format('The show the customer booked (order {}: {} {} in {}) is now {} {} in {}.', order_id, film_name,
+                        strftime(show_start_time, '%m-%d %H:%M'), hall_name, cur_film, strftime(cur_start, '%m-%d %H:%M'),
+                        cur_hall) END AS reason,
+       json_object('order', json_object('order_id', order_id, 'show_code', show_code, 'start', show_start_time,
+                                         'hall_name', hall_name, 'film_name', film_name, 'ticket_count', ticket_count),
+                   'partner', json_object('show_code', cur_code, 'reissued', reissued, 'start', cur_start,
+                                          'hall_name', cur_hall, 'film_name', cur_film, 'status', cur_status),
+                   'platforms', json_object('covering', n_cover, 'list_as_bought', n_old, 'list_as_now', n_new)) AS evidence
+FROM hit WHERE category IS NOT NULL;

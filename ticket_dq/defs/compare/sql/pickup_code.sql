@@ -1,0 +1,41 @@
+-- cand.pickup_code: per pickup code (latest state per channel partner, code and order):
+-- PICKUP_CODE_DUPLICATE (one code on two orders; order_id = the later), PICKUP_CODE_INVALID for an
+-- unknown order, for a live order of a cancelled show, or with seats different from the order's.
+CREATE OR REPLACE TABLE cand.pickup_code AS
+WITH pc AS (
+  SELECT channel_partner, pickup_code, order_id, arg_max(status, allocation_ts) AS status,
+         arg_max(seats, allocation_ts) AS seats, arg_max(cinema_code, allocation_ts) AS cinema_code,
+         arg_max(show_start_time, allocation_ts) AS show_start_time, min(allocation_ts) AS first_ts
+  FROM raw.pickup_codes WHERE pickup_code IS NOT NULL GROUP BY channel_partner, pickup_code, order_id
+), live AS (SELECT * FROM pc WHERE status <> 'REVOKED'),
+dup AS (
+  SELECT channel_partner, pickup_code, arg_max(order_id, first_ts) AS order_id, list(order_id ORDER BY first_ts) AS orders,
+         any_value(cinema_code) AS cinema_code, any_value(show_start_time) AS show_start_time
+  FROM live GROUP BY ALL HAVING count(DISTINCT order_id) > 1
+), inv AS (
+  SELECT l.*, os.order_id IS NULL AS unknown,
+         l.order_id IN (SELECT order_id FROM cand.order_show WHERE category = 'ORDER_SHOW_CANCELLED') AS cancelled,
+         os.order_id IS NOT NULL AND list_sort(list_transform(string_split(l.seats, ','), lambda x: trim(x)))
+             <> list_sort(list_transform(string_split(os.seats, ','), lambda x: trim(x))) AS seat_bad,
+         os.seats AS order_seats
+  FROM live l LEFT JOIN order_state os ON os.order_id = l.order_id
+)
+SELECT 'PICKUP_CODE_DUPLICATE' AS category, 'duplicate' AS rule, channel_partner AS source, cinema_code,
+       CAST(show_start_time - INTERVAL 6 HOUR AS DATE) AS business_date, show_start_time, order_id, pickup_code,
+       CAST(len(orders) AS INTEGER) AS affected_orders, NULL::BIGINT AS impact_fen, pickup_code AS business_key,
+       format('Pickup code {} from {} was handed out for {} different orders.', pickup_code, channel_partner, len(orders)) AS reason,
+       json_object('orders', orders) AS evidence
+FROM dup
+UNION ALL
+SELECT 'PICKUP_CODE_INVALID',
+       CASE WHEN unknown THEN 'unknown_order' WHEN cancelled THEN 'cancelled_show' ELSE 'seat_mismatch' END,
+       channel_partner, cinema_code, CAST(show_start_time - INTERVAL 6 HOUR AS DATE), show_start_time, order_id, pickup_code,
+       1, NULL, pickup_code,
+       CASE WHEN unknown THEN format('Pickup code {} from {} belongs to order {}, which we have no record of.',
+                                     pickup_code, channel_partner, order_id)
+            WHEN cancelled THEN format('Pickup code {} from {} is for a show that has been cancelled (order {}).',
+                                       pickup_code, channel_partner, order_id)
+            ELSE format('Pickup code {} from {} lists seats {} but order {} holds {}.', pickup_code, channel_partner,
+                        seats, order_id, order_seats) END,
+       json_object('order_id', order_id, 'code_seats', seats, 'order_seats', order_seats, 'status', status)
+FROM inv WHERE unknown OR cancelled OR seat_bad;

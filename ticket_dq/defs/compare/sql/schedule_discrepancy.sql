@@ -1,0 +1,144 @@
+-- cand.schedule_discrepancy: partner current schedule vs the platforms' current crawls.
+-- Shows are compared from $now on, per cinema and business date. A platform "covers" a cinema when its
+-- current crawl lists shows there. Pairing, one-to-one (mutual best):
+--   L1  same cinema + date, start within $time_tol_min, and same hall or same film;
+--   L2  leftovers with same cinema + date + hall + film, start within $max_shift_min (a moved show).
+-- Majority decides who is wrong: the partner when every covering platform (>= 2) disagrees with it,
+-- a platform when it disagrees with the partner and another platform that agree.
+CREATE OR REPLACE TEMP TABLE ps AS
+SELECT row_number() OVER () AS pid, * FROM cur.partner_schedule
+WHERE show_status <> 'CANCELLED' AND start_time >= CAST($now AS TIMESTAMP);
+CREATE OR REPLACE TEMP TABLE cs AS
+SELECT row_number() OVER () AS cid, * FROM cur.competitor_schedule
+WHERE cinema_code IS NOT NULL AND start_ts >= CAST($now AS TIMESTAMP);
+-- a platform covers (cinema, date) when it lists any show there; partner of a cinema = who lists it
+CREATE OR REPLACE TEMP TABLE cover AS SELECT DISTINCT platform, cinema_code, business_date FROM cs;
+CREATE OR REPLACE TEMP TABLE pcover AS SELECT DISTINCT source, cinema_code, business_date FROM ps;
+CREATE OR REPLACE TEMP TABLE l1_all AS
+SELECT p.pid, c.cid, c.platform, abs(date_diff('second', p.start_time, c.start_ts)) / 60.0 AS dmin,
+       p.hall_key = c.hall_key AS hall_eq, p.film_key = c.film_key AS film_eq
+FROM ps p JOIN cs c ON c.cinema_code = p.cinema_code AND c.business_date = p.business_date AND c.hall_key = p.hall_key
+WHERE abs(date_diff('second', p.start_time, c.start_ts)) <= $time_tol_min * 60
+UNION
+SELECT p.pid, c.cid, c.platform, abs(date_diff('second', p.start_time, c.start_ts)) / 60.0,
+       p.hall_key = c.hall_key, p.film_key = c.film_key
+FROM ps p JOIN cs c ON c.cinema_code = p.cinema_code AND c.business_date = p.business_date AND c.film_key = p.film_key
+WHERE abs(date_diff('second', p.start_time, c.start_ts)) <= $time_tol_min * 60;
+CREATE OR REPLACE TEMP TABLE l1 AS
+SELECT * FROM (
+  SELECT *, row_number() OVER (PARTITION BY pid, platform ORDER BY hall_eq::INT + film_eq::INT DESC, dmin, cid) AS rp,
+            row_number() OVER (PARTITION BY cid ORDER BY hall_eq::INT + film_eq::INT DESC, dmin, pid) AS rc
+  FROM l1_all) WHERE rp = 1 AND rc = 1;
+CREATE OR REPLACE TEMP TABLE l2 AS
+SELECT * FROM (
+  SELECT p.pid, c.cid, c.platform, abs(date_diff('second', p.start_time, c.start_ts)) / 60.0 AS dmin,
+         row_number() OVER (PARTITION BY p.pid, c.platform ORDER BY abs(date_diff('second', p.start_time, c.start_ts)), c.cid) AS rp,
+         row_number() OVER (PARTITION BY c.cid ORDER BY abs(date_diff('second', p.start_time, c.start_ts)), p.pid) AS rc
+  FROM ps p JOIN cs c ON c.cinema_code = p.cinema_code AND c.business_date = p.business_date
+                     AND c.hall_key = p.hall_key AND c.film_key = p.film_key
+  WHERE abs(date_diff('second', p.start_time, c.start_ts)) BETWEEN $time_tol_min * 60 AND $max_shift_min * 60
+    AND NOT EXISTS (SELECT 1 FROM l1 WHERE l1.pid = p.pid AND l1.platform = c.platform)
+    AND c.cid NOT IN (SELECT cid FROM l1)
+) WHERE rp = 1 AND rc = 1;
+-- one row per partner show x covering platform: what that platform says about it
+CREATE OR REPLACE TEMP TABLE view_ AS
+SELECT p.pid, v.platform,
+       l1.cid AS cid1, l1.hall_eq, l1.film_eq, l2.cid AS cid2
+FROM ps p JOIN cover v ON v.cinema_code = p.cinema_code AND v.business_date = p.business_date
+LEFT JOIN l1 ON l1.pid = p.pid AND l1.platform = v.platform
+LEFT JOIN l2 ON l2.pid = p.pid AND l2.platform = v.platform;
+CREATE OR REPLACE TEMP TABLE judged AS
+SELECT v.*, c.price_fen, c.start_ts AS c_start, c.hall_name AS c_hall, c.film_name AS c_film,
+       CASE WHEN v.cid1 IS NOT NULL AND c.price_fen > 0
+            THEN abs(p.total_fen - c.price_fen) / c.price_fen::DOUBLE > $price_tol END AS price_off
+FROM view_ v JOIN ps p USING (pid)
+LEFT JOIN cs c ON c.cid = coalesce(v.cid1, v.cid2);
+CREATE OR REPLACE TEMP TABLE per_show AS
+SELECT pid, count(*) AS n_cov, count(cid1) AS n_l1, count(cid2) AS n_l2,
+       count(*) FILTER (WHERE cid1 IS NOT NULL AND NOT hall_eq) AS n_hall_off,
+       count(*) FILTER (WHERE cid1 IS NOT NULL AND NOT film_eq) AS n_film_off,
+       count(*) FILTER (WHERE cid1 IS NOT NULL AND hall_eq AND film_eq) AS n_agree,
+       count(*) FILTER (WHERE price_off) AS n_price_off,
+       min(c_start) FILTER (WHERE cid2 IS NOT NULL) AS platform_start,
+       json_group_object(platform, json_object('platform_start', c_start, 'hall_name', c_hall, 'film_name', c_film,
+                                               'price_fen', price_fen)) AS platforms_view
+FROM judged GROUP BY pid;
+CREATE OR REPLACE TEMP TABLE show_orders AS
+SELECT cinema_code, show_code, count(*) AS live_orders, sum(total_fen) AS live_fen
+FROM order_state WHERE status IN ('PAID', 'ISSUED', 'PRINTED') GROUP BY ALL;
+-- platform shows nobody paired: listed by >= 2 platforms that agree with each other -> partner missing it
+CREATE OR REPLACE TEMP TABLE c_orphan AS
+SELECT * FROM cs WHERE cid NOT IN (SELECT cid FROM l1) AND cid NOT IN (SELECT cid FROM l2);
+CREATE OR REPLACE TEMP TABLE missing AS
+SELECT a.cinema_code, a.business_date, a.start_ts, a.hall_name, a.film_name, a.price_fen,
+       json_group_object(b.platform, json_object('start', b.start_ts, 'hall_name', b.hall_name, 'film_name', b.film_name,
+                                                'price_fen', b.price_fen)) AS platforms_view,
+       count(DISTINCT b.platform) + 1 AS n_platforms
+FROM c_orphan a JOIN c_orphan b ON b.cinema_code = a.cinema_code AND b.business_date = a.business_date
+  AND b.platform > a.platform AND b.hall_key = a.hall_key AND b.film_key = a.film_key
+  AND abs(date_diff('second', a.start_ts, b.start_ts)) <= $time_tol_min * 60
+GROUP BY ALL;
+
+CREATE OR REPLACE TABLE cand.schedule_discrepancy AS
+WITH base AS (
+  SELECT p.*, s.*, coalesce(o.live_orders, 0) AS live_orders, coalesce(o.live_fen, 0) AS live_fen,
+         json_object('partner', json_object('source', p.source, 'show_code', p.show_code, 'start', p.start_time,
+                       'hall_name', p.hall_name, 'film_name', p.film_name, 'total_fen', p.total_fen,
+                       'snapshot_ts', p.snapshot_ts),
+                     'platforms', s.platforms_view) AS ev
+  FROM ps p JOIN per_show s USING (pid)
+  LEFT JOIN show_orders o ON o.cinema_code = p.cinema_code AND o.show_code = p.show_code
+), partner_faults AS (
+  SELECT 'SHOW_EXTRA' AS category, 'ghost' AS rule, source, cinema_code, business_date, start_time AS show_start_time,
+         live_orders, live_fen, ev,
+         format('{} lists a {} show of {} in hall {} at cinema {} that no ticketing platform lists.',
+                source, strftime(start_time, '%m-%d %H:%M'), film_name, hall_name, cinema_code) AS reason
+  FROM base b WHERE n_cov >= 2 AND n_l1 = 0 AND n_l2 = 0
+    -- a second code of the same show is SHOW_DUPLICATE, not a ghost
+    AND NOT EXISTS (SELECT 1 FROM ps t WHERE t.pid <> b.pid AND t.source = b.source AND t.cinema_code = b.cinema_code
+                    AND t.start_time = b.start_time AND t.hall_key = b.hall_key AND t.film_key = b.film_key)
+  UNION ALL
+  SELECT 'SHOW_TIME_MISMATCH', 'time_shift', source, cinema_code, business_date, platform_start, live_orders, live_fen, ev,
+         format('{} has {} in hall {} at cinema {} starting {}, but the platforms list it at {}.',
+                source, film_name, hall_name, cinema_code, strftime(start_time, '%m-%d %H:%M'),
+                strftime(platform_start, '%m-%d %H:%M'))
+  FROM base WHERE n_cov >= 2 AND n_l1 = 0 AND n_l2 = n_cov
+  UNION ALL
+  SELECT 'SHOW_HALL_MISMATCH', 'hall_swap', source, cinema_code, business_date, start_time, live_orders, live_fen, ev,
+         format('{} puts the {} show of {} at cinema {} in {}, but the platforms list another hall.',
+                source, strftime(start_time, '%m-%d %H:%M'), film_name, cinema_code, hall_name)
+  FROM base WHERE n_l1 >= 2 AND n_hall_off = n_l1
+  UNION ALL
+  SELECT 'SHOW_FILM_MISMATCH', 'film_swap', source, cinema_code, business_date, start_time, live_orders, live_fen, ev,
+         format('{} shows {} at {} in hall {} at cinema {}, but the platforms list a different film.',
+                source, film_name, strftime(start_time, '%m-%d %H:%M'), hall_name, cinema_code)
+  FROM base WHERE n_l1 >= 2 AND n_film_off = n_l1
+  UNION ALL
+  SELECT 'SHOW_PRICE_MISMATCH', 'price', source, cinema_code, business_date, start_time, live_orders, live_fen, ev,
+         format('{} prices the {} show of {} at cinema {} at {} yuan, far from what the platforms show.',
+                source, strftime(start_time, '%m-%d %H:%M'), film_name, cinema_code, round(total_fen / 100.0, 2))
+  FROM base WHERE n_l1 >= 2 AND n_price_off = n_l1 AND n_hall_off = 0 AND n_film_off = 0
+), platform_faults AS (
+  -- a platform that disagrees while the partner and at least one other platform agree
+  SELECT CASE WHEN j.cid2 IS NOT NULL THEN 'SHOW_TIME_MISMATCH'
+              WHEN NOT j.hall_eq THEN 'SHOW_HALL_MISMATCH' ELSE 'SHOW_FILM_MISMATCH' END AS category,
+         CASE WHEN j.cid2 IS NOT NULL THEN 'time_shift' WHEN NOT j.hall_eq THEN 'hall_swap' ELSE 'film_swap' END AS rule,
+         j.platform AS source, b.cinema_code, b.business_date, b.start_time AS show_start_time, b.live_orders,
+         b.live_fen, b.ev,
+         format('{} lists the {} show of {} at cinema {} with a different {} than the partner and the other platforms.',
+                j.platform, strftime(b.start_time, '%m-%d %H:%M'), b.film_name, b.cinema_code,
+                CASE WHEN j.cid2 IS NOT NULL THEN 'start time' WHEN NOT j.hall_eq THEN 'hall' ELSE 'film' END) AS reason
+  FROM judged j JOIN base b USING (pid)
+  WHERE b.n_agree >= 1 AND (j.cid2 IS NOT NULL OR (j.cid1 IS NOT NULL AND NOT (j.hall_eq AND j.film_eq)))
+)
+SELECT category, rule, source, cinema_code, business_date, show_start_time, NULL::VARCHAR AS order_id,
+       NULL::VARCHAR AS pickup_code, CAST(live_orders AS INTEGER) AS affected_orders, CAST(live_fen AS BIGINT) AS impact_fen,
+       cinema_code || '|' || strftime(show_start_time, '%Y-%m-%d %H:%M') AS business_key, reason, ev AS evidence
+FROM (SELECT * FROM partner_faults UNION ALL SELECT * FROM platform_faults)
+UNION ALL
+SELECT 'SHOW_MISSING', 'dropped', pc.source, m.cinema_code, m.business_date, m.start_ts, NULL, NULL, 0, 0,
+       m.cinema_code || '|' || strftime(m.start_ts, '%Y-%m-%d %H:%M'),
+       format('{} does not list the {} show of {} in {} at cinema {}, which {} platforms list.',
+              pc.source, strftime(m.start_ts, '%m-%d %H:%M'), m.film_name, m.hall_name, m.cinema_code, m.n_platforms),
+       json_object('partner', NULL, 'platforms', m.platforms_view)
+FROM missing m JOIN pcover pc ON pc.cinema_code = m.cinema_code AND pc.business_date = m.business_date;

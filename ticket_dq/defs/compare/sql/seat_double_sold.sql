@@ -1,0 +1,21 @@
+-- cand.seat_double_sold: the same seat of the same show (cinema, start, hall) in two or more live orders.
+-- One row per show and seat; order_id = the later order.
+CREATE OR REPLACE TABLE cand.seat_double_sold AS
+WITH seat AS (
+  SELECT order_id, partner_code, cinema_code, show_start_time, dq_hall_key(hall_name) AS hall_key, hall_name, film_name,
+         created_ts, total_fen, trim(unnest(string_split(seats, ','))) AS seat
+  FROM order_state WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND seats IS NOT NULL
+), g AS (
+  SELECT cinema_code, show_start_time, hall_key, seat, any_value(hall_name) AS hall_name, any_value(film_name) AS film_name,
+         arg_max(order_id, created_ts) AS later_order, arg_max(partner_code, created_ts) AS partner_code,
+         list(order_id ORDER BY created_ts) AS orders, max(total_fen) AS impact
+  FROM seat GROUP BY cinema_code, show_start_time, hall_key, seat HAVING count(DISTINCT order_id) > 1
+)
+SELECT 'SEAT_DOUBLE_SOLD' AS category, 'double_sold' AS rule, partner_code AS source, cinema_code,
+       CAST(show_start_time - INTERVAL 6 HOUR AS DATE) AS business_date, show_start_time, later_order AS order_id,
+       NULL::VARCHAR AS pickup_code, CAST(len(orders) AS INTEGER) AS affected_orders, impact AS impact_fen,
+       cinema_code || '|' || strftime(show_start_time, '%Y-%m-%d %H:%M') || '|' || coalesce(hall_key, '') || '|' || seat AS business_key,
+       format('Seat {} of the {} show of {} in {} at cinema {} was sold to {} orders.', seat,
+              strftime(show_start_time, '%m-%d %H:%M'), film_name, hall_name, cinema_code, len(orders)) AS reason,
+       json_object('seat', seat, 'orders', orders, 'hall_name', hall_name, 'start', show_start_time) AS evidence
+FROM g;
