@@ -1,0 +1,81 @@
+"""["dq","notifications"]: the notification outbox, routed from dq.issues and dispatched."""
+
+
+import dagster as dg
+
+from ticket_dq import settings
+from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
+from ticket_dq.lib import channels as channels_lib
+from ticket_dq.lib import outbox, routing
+
+NOTIFICATIONS_KEY = dg.AssetKey(["dq", "notifications"])
+ISSUES_KEY = dg.AssetKey(["dq", "issues"])
+
+
+class DispatchConfig(dg.Config):
+    """Why this run was started (routing_sensor, escalation_sensor, manual); recorded as metadata."""
+    trigger: str = "manual"
+
+
+def _md_messages(msgs: list[dict], limit: int = 30) -> str:
+    if not msgs:
+        return "_no messages sent in this run_"
+    lines = ["| team | channel | recipient | issues | escalation |", "|---|---|---|---|---|"]
+    for m in msgs[:limit]:
+        lines.append(f"| {m['team']} | {m['channel']} | {m['recipient']} | {m['issues']} | {m['escalation']} |")
+    if len(msgs) > limit:
+        lines.append(f"| ... | {len(msgs) - limit} more | | | |")
+    return "\n".join(lines)
+
+
+@dg.asset(
+    key=NOTIFICATIONS_KEY,
+    deps=[ISSUES_KEY],
+    group_name="routing",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb", "email"},
+    description=__doc__,
+)
+def notifications(context: dg.AssetExecutionContext, config: DispatchConfig,
+                  warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Every notification sent or attempted about a data-quality issue: one row per (issue, channel,
+    recipient, occurrence), written BEFORE the send (the outbox), then updated with the outcome
+    (PENDING / RETRY / SENT / FAILED, attempts, sent_at, error). Each run routes the open issues of
+    dq.issues through routes.yaml (new issues, repeat_interval repeats, P0/P1 escalations past the team
+    ack SLA), then sends every due group as one digest per team + channel + recipient through the
+    enabled channels (file always; SMTP / webhook when configured in the environment)."""
+    cfg = routing.load(settings.routes_path())
+    chans = channels_lib.channels_from_env()
+    now = settings.now()
+    with warehouse.get_connection() as con:
+        result = outbox.run_cycle(con, cfg, chans, now)
+        total = con.execute("SELECT count(*) FROM dq.notifications").fetchall()[0][0]
+        pending_next = outbox.next_due(con)
+    routed, sent = result["routed"], result["dispatch"]
+    context.log.info(f"trigger={config.trigger} routed={routed} sent={sent['messages_sent']} "
+                     f"failed={sent['messages_failed']} broken={sent['broken_channels']}")
+    return dg.MaterializeResult(metadata={
+        "trigger": config.trigger,
+        "now": str(now),
+        "routes_file": cfg.path,
+        "channels_enabled": ", ".join(sorted(chans)),
+        "open_issues_routed": routed["issues"],
+        "rows_inserted": routed["inserted"],
+        "escalations_inserted": routed["escalations"],
+        "messages_sent": sent["messages_sent"],
+        "messages_failed": sent["messages_failed"],
+        "rows_sent": sent["rows_sent"],
+        "groups_deferred": sent["groups_deferred"],
+        "broken_channels": dg.MetadataValue.json(sent["broken_channels"]),
+        "status_counts": dg.MetadataValue.json(result["status"]),
+        "next_pending_due": str(pending_next) if pending_next else "none",
+        "dagster/row_count": int(total),
+        "messages": dg.MetadataValue.md(_md_messages(sent["messages"])),
+    })
+
+
+notifications_job = dg.define_asset_job(
+    "notifications_dispatch", selection=[NOTIFICATIONS_KEY],
+    description="Route open issues into dq.notifications and dispatch due digests (routing and "
+                "escalation sensors launch it).",
+)
