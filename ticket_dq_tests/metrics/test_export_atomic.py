@@ -21,6 +21,7 @@ counts, errors, reads = {}, [], 0
 # The documented reader recipes (docs/evaluation.md): DuckDB resolves the current immutable version
 # through _export.json (read_parquet opens a path twice per query); pyarrow opens the stable name once.
 con = duckdb.connect()
+(stop.parent / ("ready-" + mode)).touch()  # imports done: the writer starts its rewrites now
 while not stop.exists():
     try:
         if mode == "duckdb":
@@ -52,8 +53,13 @@ def test_reader_process_never_sees_a_partial_export(isolated_env, tmp_path, mode
         reader = subprocess.Popen([sys.executable, "-c", READER, str(out), str(stop), mode],
                                   stdout=subprocess.PIPE, text=True)
         try:
+            ready = tmp_path / f"ready-{mode}"
+            wait_until = time.monotonic() + 60  # a loaded machine can take seconds to import pyarrow
+            while not ready.exists() and time.monotonic() < wait_until and reader.poll() is None:
+                time.sleep(0.05)
+            assert ready.exists(), "reader process did not start"
             rewrites = 0
-            deadline = time.monotonic() + 4.0
+            deadline = time.monotonic() + 3.0
             while time.monotonic() < deadline:
                 n = sizes[rewrites % 2]
                 con.execute("DELETE FROM dq.metrics_daily")
