@@ -108,6 +108,7 @@ class Parsed:
     extra: list[str] = field(default_factory=list)  # columns outside the contract (kept in extras)
     raw_text: callable = None  # rec index -> raw text of that record, for rows quarantined later
     fast: pl.DataFrame | None = None  # CSV fast path: (__line, __rec) per data record, DuckDB reads the file
+    transcoded: bytes | None = None  # fast path on a GB18030 file: the UTF-8 text DuckDB must read instead
 
 
 # ---- CSV ------------------------------------------------------------------------------------------------
@@ -171,7 +172,7 @@ def _header_names(text: str) -> list[str]:
 def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> Parsed:
     """Decode and parse a CSV file into all-string contract columns, quarantining malformed records.
 
-    Fast path (``parsed.fast``): a UTF-8 file whose header is exactly the contract columns and whose
+    Fast path (``parsed.fast``): a UTF-8 (or GB18030, transcoded: ``parsed.transcoded``) file whose header is exactly the contract columns and whose
     records are one line each, with no blank lines: DuckDB's own parallel CSV reader then reads the
     file (strict mode) and the line numbers are joined positionally (``fast_csv_source_sql``); any
     CSV error there sends the caller back here with ``allow_fast=False``. Otherwise (the careful path)
@@ -201,9 +202,11 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> P
         return parse_csv(data, feed, allow_fast=False) if sniffed else parsed
 
     single_line = bool(np.all(np.diff(recs.lines) == 1)) and int(recs.lines[0]) == 1
-    if (sniffed and not extra and hdr == 0 and data_idx.size == recs.starts.size - 1
+    if ((sniffed or (allow_fast and encoding == "gb18030")) and not extra and hdr == 0 and data_idx.size == recs.starts.size - 1
             and single_line and not recs.odd_quotes.any()):
         parsed.fast = pl.DataFrame({LINE: recs.lines[data_idx].astype(np.int64), REC: data_idx.astype(np.int64)})
+        if not sniffed:
+            parsed.transcoded = buf  # DuckDB reads UTF-8 only: the caller hands it this as a temp file
         return parsed
     if sniffed:
         return parse_csv(data, feed, allow_fast=False)

@@ -19,6 +19,7 @@ Rules (CONTRACT.md section 1, ARCHITECTURE.md "Landing is a ledger"; our reading
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -314,6 +315,13 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
                        drift=("missing_column", parsed.missing))
 
     try:
+        if parsed.transcoded is not None:
+            # GB18030 on the fast path: DuckDB reads a UTF-8 copy, removed right after.
+            with tempfile.TemporaryDirectory(prefix="ticket_dq_ingest_") as tmp:
+                copy = Path(tmp) / "utf8.csv"
+                copy.write_bytes(parsed.transcoded)
+                parsed.transcoded = None
+                return _land(con, d, feed, parsed, sha, run_id, now, csv_path=copy)
         return _land(con, d, feed, parsed, sha, run_id, now)
     except (_Misaligned, duckdb.InvalidInputException):
         if parsed.fast is None:
@@ -325,11 +333,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
 
 
 def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
-          now: datetime) -> FileResult:
+          now: datetime, csv_path: Path | None = None) -> FileResult:
     """Land one checked file: raw rows, quarantine, drift and ledger row in one transaction."""
     con.begin()
     try:
-        source, params, keys = _stage(con, feed, parsed, d.data_path)
+        source, params, keys = _stage(con, feed, parsed, csv_path or d.data_path)
         if feed.fmt == "jsonl" and keys:
             parsed.missing = [c for c in feed.contract_names if c not in keys]
             parsed.extra = sorted(k for k in keys if k not in feed.contract_names)

@@ -3,6 +3,10 @@ and a file the fast path cannot take falls back without losing or duplicating ro
 
 from __future__ import annotations
 
+import functools
+
+import pytest
+
 from ticket_dq.lib import decode, ingest, warehouse
 from ticket_dq_tests.ingest.conftest import NOW
 from ticket_dq_tests.ingest.landing_helpers import csv_bytes, deliver, sample_row
@@ -23,16 +27,20 @@ def _ingest_into(path, landing):
     return report.files[0], rows, quarantine
 
 
-def test_fast_and_careful_paths_land_identical_rows_and_quarantine(landing, isolated_env, monkeypatch):
-    deliver(landing, FEED, "FH", "2026-03-08", "s1", csv_bytes(ROWS), 3)
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_fast_and_careful_paths_land_identical_rows_and_quarantine(landing, isolated_env, monkeypatch, encoding):
+    deliver(landing, FEED, "FH", "2026-03-08", "s1", csv_bytes(ROWS, encoding=encoding), 3)
     parsed = decode.parse_csv((landing / FEED / "FH" / "2026-03-08" / "s1.csv").read_bytes(), decode.contract.FEEDS[FEED])
     assert parsed.fast is not None  # this file qualifies for the fast path
+    assert (parsed.transcoded is not None) == (encoding == "gb18030")
 
     fast = _ingest_into(isolated_env["tmp"] / "fast.duckdb", landing)
-    monkeypatch.setattr(decode, "_sniff_utf8", lambda data: None)  # force the careful path
+    careful_parse = functools.partial(decode.parse_csv, allow_fast=False)
+    monkeypatch.setattr(decode, "parse_csv", careful_parse)  # force the careful path
     careful = _ingest_into(isolated_env["tmp"] / "careful.duckdb", landing)
 
     assert fast[1] == careful[1] and fast[2] == careful[2]
+    assert fast[0].encoding == careful[0].encoding == encoding
     assert (fast[0].rows_ingested, fast[0].rows_quarantined) == (2, 1)
     assert [r[8] for r in fast[1]] == ["S1", "S2"] and fast[1][0][3] == '万达"IMAX"影城'
     assert fast[2][0][0] == 4 and "sale_price_fen" in fast[2][0][2]
