@@ -168,3 +168,19 @@ def test_schema_drift_and_rejected_files_are_reported(con):
     # Reported once: the next run does not repeat the rejected file.
     again = run_suite(con, PARTNER_SCHEDULE, run_id="r2", validated_at=NOW)
     assert (again.rejected_files, again.quarantined_rows) == ([], 0)
+
+
+def test_failures_beyond_the_sample_cap_are_counted_exactly_per_source_and_date(con):
+    """GX returns only the first few failing rows; per-date counts must still be exact."""
+    cheap = {f"i{i}": {"sale_price_fen": 500} for i in range(0, 40, 2)}  # 20 of 40 rows
+    insert_rows(con, "partner_schedule", shows(40, **cheap), source="FH", file="partner_schedule/FH/2026-03-08/a.csv")
+    insert_rows(con, "partner_schedule", shows(10, **cheap), source="DX", file="partner_schedule/DX/2026-03-09/b.csv")
+    out = run_suite(con, PARTNER_SCHEDULE, run_id="r1", validated_at=NOW)
+    rng = _by_name(out)["sale_price_range"]
+    assert rng.unexpected_count == 25
+    assert {k: n for k, (n, _) in rng.groups.items()} == {
+        ("FH", datetime(2026, 3, 8).date()): 20, ("DX", datetime(2026, 3, 9).date()): 5}
+    assert len(rng.sample_keys) == 5
+    stored = con.execute("""SELECT source, unexpected_count, element_count FROM dq.validation_results
+                            WHERE expectation = 'sale_price_range' ORDER BY source""").fetchall()
+    assert stored == [("DX", 5, 10), ("FH", 20, 40)]

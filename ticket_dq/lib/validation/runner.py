@@ -127,7 +127,7 @@ def _jsonable(v: Any) -> Any:
 
 
 def _sample(row: dict, cols: list[str]) -> dict:
-    return {c: _jsonable(row.get(c)) for c in cols if c in row and c != "feed_date"}
+    return {c: _jsonable(row.get(c)) for c in cols if c in row and c not in ("source", "feed_date")}
 
 
 def _prepare_batch(con: duckdb.DuckDBPyConnection, suite: Suite) -> list[str]:
@@ -170,6 +170,31 @@ def _ure_groups(con, suite: Suite, exp: UnexpectedRowsExpectation) -> dict:
             for s, d, n, samples in rows}
 
 
+def _index_query_groups(con, suite: Suite, query: Any) -> dict | None:
+    """Exact per-(source, date) counts for a column-map expectation from GX's own
+    ``unexpected_index_query`` (the SQL selecting every failing row, index columns first). GX caps
+    the rows it returns at ``partial_unexpected_count``, so large failures are aggregated here in
+    DuckDB instead of pulling every failing row into Python. None when GX gave no usable query."""
+    if not isinstance(query, str) or "$" in query:
+        return None
+    cols = suite.index_columns
+    aliases = ", ".join(f"i{n}" for n in range(len(cols)))
+    keys = [(n, c) for n, c in enumerate(cols) if c not in ("source", "feed_date")]
+    struct = ", ".join(f"'{c}': i{n}" for n, c in keys)
+    src, day = cols.index("source"), cols.index("feed_date")
+    line = cols.index("ingest_line")
+    try:
+        rows = con.execute(
+            f"""WITH u({aliases}) AS ({query.strip().rstrip(';')})
+                SELECT i{src}, i{day}, count(*), list({{{struct}}} ORDER BY i{line})[1:{SAMPLE_KEYS}]
+                FROM u GROUP BY ALL""").fetchall()
+    except duckdb.Error as exc:
+        log.warning("per-date counts fall back to GX's sample rows: %s", exc)
+        return None
+    return {(s, d): (int(n), [{k: _jsonable(v) for k, v in smp.items()} for smp in samples])
+            for s, d, n, samples in rows}
+
+
 def _map_result(con, suite: Suite, rule: Rule, er, element_count: int) -> RuleResult:
     etype = er.expectation_config.type
     exc = er.exception_info or {}
@@ -186,13 +211,18 @@ def _map_result(con, suite: Suite, rule: Rule, er, element_count: int) -> RuleRe
         unexpected = int(res.get("observed_value") or 0)
     else:
         unexpected = int(res.get("unexpected_count") or 0)
-        acc: dict = defaultdict(lambda: [0, []])
-        for row in res.get("unexpected_index_list") or []:
-            g = acc[(row.get("source"), row.get("feed_date"))]
-            g[0] += 1
-            if len(g[1]) < SAMPLE_KEYS:
-                g[1].append(_sample(row, suite.index_columns))
-        groups = {k: (v[0], v[1]) for k, v in acc.items()}
+        index_list = res.get("unexpected_index_list") or []
+        groups = None
+        if unexpected > len(index_list):  # GX returned only the first rows: count them in DuckDB
+            groups = _index_query_groups(con, suite, res.get("unexpected_index_query"))
+        if groups is None:
+            acc: dict = defaultdict(lambda: [0, []])
+            for row in index_list:
+                g = acc[(row.get("source"), row.get("feed_date"))]
+                g[0] += 1
+                if len(g[1]) < SAMPLE_KEYS:
+                    g[1].append(_sample(row, suite.index_columns))
+            groups = {k: (v[0], v[1]) for k, v in acc.items()}
         element_count = int(res.get("element_count", element_count) or element_count)
     samples = [s for _, (_, smp) in sorted(groups.items(), key=lambda kv: str(kv[0])) for s in smp][:SAMPLE_KEYS]
     return RuleResult(rule.name, rule.severity, etype, bool(er.success), element_count, unexpected,
@@ -272,8 +302,8 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, *, run_id: str, vali
         result = vd.run(result_format={
             "result_format": "COMPLETE",
             "unexpected_index_column_names": suite.index_columns,
-            "partial_unexpected_count": SAMPLE_KEYS,
-            "return_unexpected_index_query": False,
+            "partial_unexpected_count": SAMPLE_KEYS,  # GX fetches at most this many failing rows
+            "return_unexpected_index_query": True,
         })
         for er in result.results:
             rule = by_id[er.expectation_config.id]
