@@ -1,0 +1,82 @@
+"""The dq/notifications asset materialized for real, and both sensors on a real instance's event log."""
+
+from __future__ import annotations
+
+
+import dagster as dg
+
+from ticket_dq.defs.resources import WarehouseResource
+from ticket_dq.defs.routing.assets import notifications
+from ticket_dq.defs.routing.sensors import escalation_sensor, routing_sensor
+from ticket_dq.lib import warehouse
+from ticket_dq_tests.routing.conftest import add_issue
+
+
+@dg.asset(key=["dq", "issues"])
+def issues_stand_in() -> None:
+    """Stands in for the detection engineer's asset: only its materialization event matters here."""
+
+
+def test_notifications_asset_routes_and_writes_file_messages(isolated_env, monkeypatch):
+    monkeypatch.setenv("TICKET_DQ_NOW", "2026-03-08 10:05:00")
+    with warehouse.connect(isolated_env["warehouse"]) as con:
+        add_issue(con, "S1")
+        add_issue(con, "F1", category="FEED_LATE", severity="P1", team="RD", source="DX")
+    result = dg.materialize([notifications], resources={
+        "warehouse": WarehouseResource(database=str(isolated_env["warehouse"]))},
+        run_config={"ops": {"dq__notifications": {"config": {"trigger": "test"}}}})
+    assert result.success
+    md = result.asset_materializations_for_node("dq__notifications")[0].metadata
+    assert md["messages_sent"].value == 2  # BD: S1 (FH) and F1 (DX) digests; RD waits 5 min (group_wait)
+    assert md["status_counts"].value == {"SENT": 2, "PENDING": 1}
+    assert md["trigger"].value == "test"
+    files = sorted(p.parent.name for p in (isolated_env["tmp"] / "outbox").rglob("*.txt"))
+    assert files == ["bd-partners@tickets.example.com", "bd-partners@tickets.example.com"]
+    with warehouse.connect(isolated_env["warehouse"], read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM dq.notifications").fetchall()[0][0] == 3
+
+
+def test_routing_sensor_requests_one_dispatch_per_new_issues_materialization():
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance)
+        skip = routing_sensor(ctx)
+        assert skip.skip_reason and "no new materialization of dq/issues" in skip.skip_reason.skip_message
+        dg.materialize([issues_stand_in], instance=instance)
+        dg.materialize([issues_stand_in], instance=instance)
+        first = routing_sensor(dg.build_sensor_context(instance=instance, cursor=skip.cursor))
+        (req,) = first.run_requests
+        latest = instance.fetch_materializations(dg.AssetKey(["dq", "issues"]), limit=1).records[0].storage_id
+        assert req.run_key == f"dispatch:issues@{latest}" and first.cursor == str(latest)
+        # Same cursor again (a retried tick with the stored cursor): nothing new, nothing launched.
+        again = routing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert not again.run_requests and again.skip_reason
+        # A retried tick from the OLD cursor asks for the same deterministic run key.
+        retried = routing_sensor(dg.build_sensor_context(instance=instance, cursor=skip.cursor))
+        assert retried.run_requests[0].run_key == req.run_key
+        dg.materialize([issues_stand_in], instance=instance)
+        nxt = routing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert nxt.run_requests[0].run_key != req.run_key
+
+
+def test_escalation_sensor_walks_once_per_slot_after_issues_exist(monkeypatch):
+    monkeypatch.setenv("TICKET_DQ_NOW", "2026-03-08 10:07:00")
+    with dg.instance_for_test() as instance:
+        res = escalation_sensor(dg.build_sensor_context(instance=instance))
+        assert isinstance(res, dg.SkipReason) and "never materialized" in res.skip_message
+        dg.materialize([issues_stand_in], instance=instance)
+        res = escalation_sensor(dg.build_sensor_context(instance=instance))
+        assert res.run_requests[0].run_key == "escalation:2026-03-08T10:05"
+        same = escalation_sensor(dg.build_sensor_context(instance=instance, cursor=res.cursor))
+        assert isinstance(same, dg.SkipReason) and "already requested" in same.skip_message
+        monkeypatch.setenv("TICKET_DQ_NOW", "2026-03-08 10:10:00")
+        nxt = escalation_sensor(dg.build_sensor_context(instance=instance, cursor=res.cursor))
+        assert nxt.run_requests[0].run_key == "escalation:2026-03-08T10:10"
+        assert nxt.run_requests[0].run_config["ops"]["dq__notifications"]["config"]["trigger"].startswith(
+            "escalation_sensor")
+
+
+def test_definitions_load_with_routing_objects():
+    import ticket_dq.definitions as d
+    defs = d.defs()
+    assert defs.resolve_job_def("notifications_dispatch") is not None
+    assert {s.name for s in defs.sensors} >= {"routing_sensor", "escalation_sensor"}
