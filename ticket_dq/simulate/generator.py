@@ -328,6 +328,14 @@ class Simulator:
         last_day = cfg.days - 1
         cand = np.flatnonzero(self.both_covered[cin] & (bday >= last_day) & (bday <= last_day + 1)
                               & (start > self.now + 2 * HOUR))
+        # shows no other show of the cinema starts within 10 min of (vectorised first pass of unique_start)
+        o = np.lexsort((start, bday, cin))
+        so, ko = start[o], cin[o] * 1000 + bday[o]
+        close = np.zeros(m, dtype=bool)
+        near = (np.diff(so) <= 10 * MIN) & (ko[1:] == ko[:-1])
+        close[o[1:][near]] = True
+        close[o[:-1][near]] = True
+        cand = cand[~close[cand]]
         cand = cand[rng.permutation(len(cand))]
         used_hd: set[int] = set()
         used: set[int] = set()
@@ -345,7 +353,7 @@ class Simulator:
                 if len(out) >= k:
                     break
                 i = int(i)
-                if i in used or int(hd[i]) in used_hd or not unique_start(i, start[i]) or not pred(i):
+                if i in used or int(hd[i]) in used_hd or not pred(i):
                     continue
                 out.append(i)
                 used.add(i)
