@@ -1,0 +1,38 @@
+"""Normalisation to contract types is strict: lenient casts DuckDB would accept are quarantined."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from ticket_dq.lib import ingest
+from ticket_dq_tests.ingest.conftest import NOW
+from ticket_dq_tests.ingest.landing_helpers import csv_bytes, deliver, sample_row
+
+BAD = [
+    ("ticket_count", "12.5"), ("ticket_count", "1e3"), ("ticket_count", "0x1F"), ("ticket_count", "1_000"),
+    ("total_fen", "39.9元"), ("event_ts", "2026-03-08"), ("event_ts", "2026-03-08 10:00+08"),
+    ("event_ts", "2026/03/08 10:00:00"), ("event_ts", "2026-02-30 10:00:00"), ("show_start_time", "2026-3-8 9:00:00"),
+]
+
+
+@pytest.mark.parametrize("column,value", BAD)
+def test_values_that_are_not_exactly_the_contract_type_are_quarantined(con, landing, column, value):
+    deliver(landing, "orders", "FH", "2026-03-08", "o1", csv_bytes([sample_row("orders", **{column: value})]), 1)
+
+    report = ingest.ingest_feed(con, landing, "orders", "run-1", NOW)
+
+    assert (report.files[0].rows_ingested, report.files[0].rows_quarantined) == (0, 1)
+    assert con.execute("SELECT reason FROM raw.quarantine").fetchone()[0].startswith(f"column {column}: cannot parse")
+
+
+def test_signed_padded_and_iso_values_are_accepted(con, landing):
+    row = sample_row("orders", ticket_count=" +2 ", total_fen="-300", event_ts="2026-03-08T23:59:59",
+                     show_start_time=" 2026-03-09 00:30:00 ")
+    deliver(landing, "orders", "FH", "2026-03-08", "o1", csv_bytes([row]), 1)
+
+    ingest.ingest_feed(con, landing, "orders", "run-1", NOW)
+
+    assert con.execute("SELECT ticket_count, total_fen, event_ts, show_start_time FROM raw.orders").fetchall() == [
+        (2, -300, datetime(2026, 3, 8, 23, 59, 59), datetime(2026, 3, 9, 0, 30))]
