@@ -22,13 +22,16 @@ def add_issue(con, issue_id, category, first_detected_at, *, team="BD", status="
          (sst or fd).date(), sst, order_id, pickup_code, fd, fd])
 
 
+_LINE = iter(range(2, 10**9))  # every event row gets its own physical line, as ingestion records it
+
+
 def add_event(con, issue_id, to_status, event_ts, *, run_id="run-events-1", resolution_code=None,
               ingested_at="2026-03-10 00:00:00"):
     con.execute(
         "INSERT INTO raw.issue_events (event_ts, issue_id, to_status, handler, team, resolution_code, comment, "
         "source, ingest_file, ingest_line, ingested_at, ingest_run_id) "
-        "VALUES (?, ?, ?, 'h1', 'BD', ?, '', 'handlers', 'issue_events/handlers/x.csv', 2, ?, ?)",
-        [T(event_ts), issue_id, to_status, resolution_code, T(ingested_at), run_id])
+        "VALUES (?, ?, ?, 'h1', 'BD', ?, '', 'handlers', 'issue_events/handlers/x.csv', ?, ?, ?)",
+        [T(event_ts), issue_id, to_status, resolution_code, next(_LINE), T(ingested_at), run_id])
 
 
 def add_complaint(con, complaint_id, created_ts, category, *, order_id=None, cinema_code=None,

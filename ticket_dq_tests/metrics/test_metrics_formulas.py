@@ -34,6 +34,7 @@ def build_scenario(con):
     add_event(con, "I6", "REOPENED", "2026-03-08 18:00:00")  # resolved, then reopened: not closed
     add_issue(con, "I7", "SHOW_HALL_MISMATCH", "2026-03-08 11:00:00")
     add_event(con, "I7", "FALSE_POSITIVE", "2026-03-08 12:00:00")
+    add_event(con, "I7", "REOPENED", "2026-03-08 14:00:00")
     add_event(con, "I7", "CONFIRMED", "2026-03-08 16:00:00")  # changed its mind: the latest verdict wins
     add_issue(con, "I8", "SHOW_FILM_MISMATCH", "2026-03-08 11:00:00")
     add_event(con, "I8", "ACKNOWLEDGED", "2026-03-08 12:00:00")  # looked at, no verdict yet -> pending
@@ -173,3 +174,4 @@ def test_late_complaint_recomputes_its_creation_day(con):
     assert run_all(con, ingest_run_ids=["run-c2"]) == [D9]
     d9 = daily(con)[D9]
     assert d9["complaint_only"] == 1 and d9["recall"] == 0.0 and d9["complaints_total"] == 1
+
