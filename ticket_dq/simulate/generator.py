@@ -638,6 +638,15 @@ class Simulator:
         c = self.col
         st = self._final_status()
         live = np.isin(st, ["PAID", "ISSUED", "PRINTED"]) & ~o["late"].to_numpy() & ~o["ooo"].to_numpy()
+        # settled: no event of the order falls just before the cut (its arrival could miss the last
+        # delivered file), so the status the truth relies on is exactly what the files show
+        g = lambda k: o[k].to_numpy()  # noqa: E731
+        lo, hi = self.cut - 10 * MIN, self.now
+        near = lambda t, on: on & (t >= lo) & (t <= hi)  # noqa: E731
+        unsettled = (near(g("created"), True) | near(g("t_paid"), g("paid")) | near(g("t_cancel"), ~g("paid"))
+                     | near(g("t_issue"), g("paid")) | near(g("t_refund"), g("refund"))
+                     | near(g("t_print"), g("printed")))
+        live &= ~unsettled
         sid = o["sid"].to_numpy()
         plain = (c["forced"][sid] == 0) & (c["ch_ts"][sid] == NEVER) & (c["pf_ts"][sid] == NEVER) \
             & (c["ri_ts"][sid] == NEVER) & (c["dup_ts"][sid] == NEVER) & (self.start[sid] > self.now)
