@@ -84,14 +84,14 @@ def _state_con(wh: Path):
     mem.execute("SET TimeZone = 'Asia/Shanghai'")
     try:
         with warehouse.connect(wh, read_only=True, timeout_s=3) as con:
-            issues = con.execute("SELECT * FROM dq.issues").to_arrow_table()
-            events = con.execute("SELECT * FROM raw.issue_events").to_arrow_table()
+            issues = con.sql("SELECT * FROM dq.issues").to_arrow_table()
+            events = con.sql("SELECT * FROM raw.issue_events").to_arrow_table()
             known = {r[0] for r in con.execute(
                 "SELECT file FROM meta.ingested_files WHERE feed = 'issue_events'").fetchall()}
             has_notes = con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'dq' "
                 "AND table_name = 'notifications'").fetchall()[0][0]
-            notes = con.execute("SELECT * FROM dq.notifications").to_arrow_table() if has_notes else None
+            notes = con.sql("SELECT * FROM dq.notifications").to_arrow_table() if has_notes else None
     except warehouse.WarehouseLocked as exc:
         raise _Unreadable(f"the warehouse {wh} is locked by a running job (DuckDB allows one writer and no "
                           f"readers beside it); try again when it finishes. ({exc})") from None

@@ -75,8 +75,13 @@ def test_escalation_sensor_walks_once_per_slot_after_issues_exist(monkeypatch):
             "escalation_sensor")
 
 
-def test_definitions_load_with_routing_objects():
-    import ticket_dq.definitions as d
-    defs = d.defs()
-    assert defs.resolve_job_def("notifications_dispatch") is not None
-    assert {s.name for s in defs.sensors} >= {"routing_sensor", "escalation_sensor"}
+def test_routing_definitions_resolve_job_and_sensors_targets():
+    from ticket_dq.defs.routing.assets import notifications_job
+    defs = dg.Definitions(assets=[notifications], jobs=[notifications_job],
+                          sensors=[routing_sensor, escalation_sensor],
+                          resources={"warehouse": WarehouseResource(database="unused.duckdb")})
+    job = defs.resolve_job_def("notifications_dispatch")
+    assert [n for n in job.graph.node_dict] == ["dq__notifications"]
+    assert {s.name for s in defs.sensors} == {"routing_sensor", "escalation_sensor"}
+    assert defs.resolve_assets_def(dg.AssetKey(["dq", "notifications"])).group_names_by_key[
+        dg.AssetKey(["dq", "notifications"])] == "routing"
