@@ -14,12 +14,14 @@ WHERE NOT EXISTS (SELECT 1 FROM cur.competitor_current_file o WHERE o.source = c
 DELETE FROM cur.competitor_schedule WHERE platform IN (SELECT source FROM competitor_changed);
 INSERT INTO cur.competitor_schedule
 SELECT r.platform, r.crawl_ts, r.platform_cinema_id, m.cinema_code, r.cinema_name, r.platform_show_id,
-       r.show_date, r.start_ts, r.hall_name, dq_hall_key(r.hall_name), r.film_name, dq_film_key(r.film_name),
+       r.show_date, r.start_ts, r.hall_name, hk.hall_key, r.film_name, fk.film_key,
        mf.film_code, dq_version_key(r.version_text), r.price_fen, r.sold_out
 FROM raw.competitor_schedule r
 JOIN competitor_changed c ON r.source = c.source AND r.ingest_file = c.file
 LEFT JOIN map.cinema m ON m.source = r.platform AND m.source_cinema_id = r.platform_cinema_id
 LEFT JOIN map.film mf ON mf.source = r.platform AND mf.source_film_id = r.platform_film_id
-      AND mf.film_name IS NOT DISTINCT FROM r.film_name AND mf.version_text IS NOT DISTINCT FROM r.version_text;
+      AND mf.film_name IS NOT DISTINCT FROM r.film_name AND mf.version_text IS NOT DISTINCT FROM r.version_text
+LEFT JOIN hall_keys hk ON hk.hall_name = r.hall_name
+LEFT JOIN film_keys fk ON fk.film_name = r.film_name;
 DELETE FROM cur.competitor_current_file WHERE source IN (SELECT source FROM competitor_changed);
 INSERT INTO cur.competitor_current_file SELECT source, file, snapshot_ts FROM competitor_changed;

@@ -5,16 +5,16 @@
 -- (time / hall / film) at least as often as the way the customer bought it. A partner-only change is a
 -- partner-data fault (surfaced as SHOW_* for BD/RD), never a customer call.
 CREATE OR REPLACE TEMP TABLE o AS
-SELECT order_id, partner_code, cinema_code, show_code, show_start_time, hall_name, dq_hall_key(hall_name) AS hall_key,
+SELECT order_id, partner_code, cinema_code, show_code, show_start_time, order_state.hall_name, hk.hall_key,
        film_code, film_name, ticket_count, total_fen, created_ts
-FROM order_state
+FROM order_state LEFT JOIN hall_keys hk ON hk.hall_name = order_state.hall_name
 WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND show_start_time >= CAST($now AS TIMESTAMP);
 CREATE OR REPLACE TEMP TABLE o_show AS
 SELECT o.*, coalesce(p.show_code, r.show_code) AS cur_code, p.show_code IS NULL AND r.show_code IS NOT NULL AS reissued,
        coalesce(p.start_time, r.start_time) AS cur_start, coalesce(p.hall_key, r.hall_key) AS cur_hall_key,
        coalesce(p.hall_name, r.hall_name) AS cur_hall, coalesce(p.film_code, r.film_code) AS cur_film_code,
        coalesce(p.film_key, r.film_key) AS cur_film_key, coalesce(p.film_name, r.film_name) AS cur_film,
-       coalesce(p.show_status, r.show_status) AS cur_status, dq_film_key(coalesce(f.film_name, o.film_name)) AS o_film_key,
+       coalesce(p.show_status, r.show_status) AS cur_status, (SELECT film_key FROM film_keys k WHERE k.film_name = coalesce(f.film_name, o.film_name)) AS o_film_key,
        EXISTS (SELECT 1 FROM cur.partner_schedule x WHERE x.source = o.partner_code AND x.cinema_code = o.cinema_code
                AND x.business_date = CAST(o.show_start_time - INTERVAL 6 HOUR AS DATE)) AS partner_covers
 FROM o
@@ -23,7 +23,7 @@ LEFT JOIN cur.partner_schedule p ON p.source = o.partner_code AND p.cinema_code 
 LEFT JOIN (SELECT * FROM cur.partner_schedule
            QUALIFY row_number() OVER (PARTITION BY source, cinema_code, start_time, hall_key, film_code ORDER BY show_code) = 1) r
   ON p.show_code IS NULL AND r.source = o.partner_code AND r.cinema_code = o.cinema_code
- AND r.start_time = o.show_start_time AND r.hall_key = dq_hall_key(o.hall_name) AND r.film_code = o.film_code;
+ AND r.start_time = o.show_start_time AND r.hall_key = o.hall_key AND r.film_code = o.film_code;
 CREATE OR REPLACE TEMP TABLE o_judged AS
 SELECT s.*,
   CASE WHEN cur_code IS NULL THEN NULL

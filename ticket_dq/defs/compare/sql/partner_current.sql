@@ -17,13 +17,15 @@ DELETE FROM cur.partner_schedule WHERE source IN (SELECT source FROM partner_cha
 INSERT INTO cur.partner_schedule
 SELECT r.source, r.snapshot_ts, r.cinema_code, r.partner_cinema_id, r.show_code, r.business_date, r.start_time,
        coalesce(r.end_time, r.start_time + to_minutes(coalesce(r.duration_min, f.duration_min, 120))),
-       r.hall_code, r.hall_name, dq_hall_key(r.hall_name), dq_hall_tags(r.hall_name),
-       r.film_code, r.film_name, dq_film_key(coalesce(f.film_name, r.film_name)),
+       r.hall_code, r.hall_name, hk.hall_key, hk.hall_tags,
+       r.film_code, r.film_name, fk.film_key,
        dq_version_key(coalesce(r.version, f.version)), r.duration_min, r.list_price_fen, r.sale_price_fen,
        r.service_fee_fen, r.sale_price_fen + coalesce(r.service_fee_fen, 0), r.seat_total, r.seats_available,
        r.show_status
 FROM raw.partner_schedule r
 JOIN partner_changed c ON r.source = c.source AND r.ingest_file = c.file
-LEFT JOIN ref.films f ON f.film_code = r.film_code;
+LEFT JOIN ref.films f ON f.film_code = r.film_code
+LEFT JOIN hall_keys hk ON hk.hall_name = r.hall_name
+LEFT JOIN film_keys fk ON fk.film_name = coalesce(f.film_name, r.film_name);
 DELETE FROM cur.partner_current_file WHERE source IN (SELECT source FROM partner_changed);
 INSERT INTO cur.partner_current_file SELECT source, file, snapshot_ts FROM partner_changed;

@@ -2,7 +2,7 @@
 -- One row per show and seat; order_id = the later order.
 CREATE OR REPLACE TABLE cand.seat_double_sold AS
 WITH seat AS (
-  SELECT order_id, partner_code, cinema_code, show_start_time, dq_hall_key(hall_name) AS hall_key, hall_name, film_name,
+  SELECT order_id, partner_code, cinema_code, show_start_time, (SELECT hall_key FROM hall_keys k WHERE k.hall_name = order_state.hall_name) AS hall_key, hall_name, film_name,
          created_ts, total_fen, trim(unnest(string_split(seats, ','))) AS seat
   FROM order_state WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND seats IS NOT NULL
 ), g AS (

@@ -1,0 +1,108 @@
+"""Issue identity, severity, default team map, inhibition and lifecycle merge for ``dq.issues``.
+
+- identity: ``issue_id`` = first 16 hex of md5(category | source | business_key): the same fault gets
+  the same id on every run, whatever else about it changes;
+- severity P0-P3 from impact: live orders affected, hours until the show, money at stake;
+- team: a default category -> team map (configurable routing is the routing engineer's);
+- inhibition: a feed-level fault that makes a source's data for a date untrustworthy (FEED_PARTIAL,
+  FEED_VOLUME_DROP) suppresses that source/date's show-level issues (status SUPPRESSED, suppressed_by).
+  FEED_LATE does not: a silent partner's latest snapshot is still its word on the schedule, and its
+  schedule faults stay real alerts (the simulator's truth scores them as faults);
+- lifecycle: detection status (OPEN / RESOLVED "no longer detected" / SUPPRESSED / reopened) merged with
+  the handlers' status from ``lib.lifecycle.handler_states``.
+The SQL twins live in ``ticket_dq/defs/issues/sql/issues.sql``; the Python functions here are the
+reference the unit tests hold both to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ticket_dq.lib import contract
+
+DEFAULT_TEAMS: dict[str, str] = {
+    "SHOW_MISSING": "BD", "SHOW_EXTRA": "BD", "SHOW_TIME_MISMATCH": "BD", "SHOW_HALL_MISMATCH": "BD",
+    "SHOW_FILM_MISMATCH": "BD", "SHOW_PRICE_MISMATCH": "BD", "SHOW_DUPLICATE": "RD", "HALL_OVERLAP": "BD",
+    "ORDER_SHOW_CHANGED": "CS", "ORDER_SHOW_CANCELLED": "CS", "SEAT_DOUBLE_SOLD": "RD",
+    "PICKUP_CODE_DUPLICATE": "SALES", "PICKUP_CODE_INVALID": "SALES", "FEED_LATE": "OPS", "FEED_PARTIAL": "OPS",
+    "FEED_VOLUME_DROP": "OPS", "VALIDATION_FAILED": "RD", "UNMAPPED_ENTITY": "OPS",
+}
+# A show-level fault whose source is a platform is a crawler / platform-data matter.
+PLATFORM_SHOW_TEAM = "OPS"
+SHOW_LEVEL = tuple(c for c in contract.ISSUE_CATEGORIES if c.startswith("SHOW_")) + ("HALL_OVERLAP",)
+INHIBITING = ("FEED_PARTIAL", "FEED_VOLUME_DROP")
+CUSTOMER_FACING = ("ORDER_SHOW_CHANGED", "ORDER_SHOW_CANCELLED", "SEAT_DOUBLE_SOLD")
+BIG_MONEY_FEN = 100_000  # 1000 yuan at stake lifts severity one level
+RESOLVED_REASON = "no longer detected"
+
+assert set(DEFAULT_TEAMS) == set(contract.ISSUE_CATEGORIES)
+assert set(DEFAULT_TEAMS.values()) <= set(contract.TEAMS)
+
+
+def issue_id(category: str, source: str | None, business_key: str | None) -> str:
+    """Stable identity of a fault: same category, source and business key -> same id."""
+    text = f"{category}|{source or ''}|{business_key or ''}"
+    return hashlib.md5(text.encode("utf-8")).hexdigest()[:16]
+
+
+ISSUE_ID_SQL = "substr(md5(category || '|' || coalesce(source, '') || '|' || coalesce(business_key, '')), 1, 16)"
+
+
+def severity(category: str, affected_orders: int | None, hours_to_show: float | None, impact_fen: int | None) -> str:
+    """P0 (act now) .. P3 (housekeeping) from impact. Mirrors SEVERITY_SQL."""
+    orders = affected_orders or 0
+    hours = 1e9 if hours_to_show is None else hours_to_show
+    if category in CUSTOMER_FACING:
+        level = 0 if hours <= 3 else 1 if hours <= 24 else 2
+    elif category.startswith("PICKUP_CODE_"):
+        level = 1 if hours <= 6 else 2
+    elif category in SHOW_LEVEL:
+        level = 1 if (orders > 0 and hours <= 24) else 2 if (orders > 0 or hours <= 24) else 3
+    elif category == "FEED_LATE":
+        level = 1
+    elif category.startswith("FEED_"):
+        level = 2
+    else:
+        level = 3
+    if (impact_fen or 0) >= BIG_MONEY_FEN:
+        level = max(level - 1, 0)
+    return f"P{level}"
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"  # constants of this module, not data
+
+
+SEVERITY_SQL = f"""'P' || CAST(greatest(0, (CASE
+    WHEN category IN {_in(CUSTOMER_FACING)} THEN CASE WHEN coalesce(hours_to_show, 1e9) <= 3 THEN 0
+         WHEN coalesce(hours_to_show, 1e9) <= 24 THEN 1 ELSE 2 END
+    WHEN category LIKE 'PICKUP\\_CODE\\_%' ESCAPE '\\' THEN CASE WHEN coalesce(hours_to_show, 1e9) <= 6 THEN 1 ELSE 2 END
+    WHEN category IN {_in(SHOW_LEVEL)} THEN CASE
+         WHEN coalesce(affected_orders, 0) > 0 AND coalesce(hours_to_show, 1e9) <= 24 THEN 1
+         WHEN coalesce(affected_orders, 0) > 0 OR coalesce(hours_to_show, 1e9) <= 24 THEN 2 ELSE 3 END
+    WHEN category = 'FEED_LATE' THEN 1
+    WHEN category LIKE 'FEED\\_%' ESCAPE '\\' THEN 2
+    ELSE 3 END) - CASE WHEN coalesce(impact_fen, 0) >= {BIG_MONEY_FEN} THEN 1 ELSE 0 END) AS VARCHAR)"""
+
+
+def team_sql(platforms_sql: str) -> str:
+    """Default team as a SQL CASE; ``platforms_sql`` selects the platform source names."""
+    whens = " ".join(f"WHEN '{c}' THEN '{t}'" for c, t in DEFAULT_TEAMS.items())
+    return (f"CASE WHEN category IN {_in(SHOW_LEVEL)} AND source IN ({platforms_sql}) THEN '{PLATFORM_SHOW_TEAM}' "
+            f"ELSE CASE category {whens} ELSE 'OPS' END END")
+
+
+def merge_status(detection: str, handler: str | None, handler_at=None, reopened_at=None) -> str:
+    """Final status from detection (OPEN | RESOLVED | SUPPRESSED) and the handler's (or None). Mirrors SQL.
+
+    SUPPRESSED stays SUPPRESSED. A handler status counts unless detection reopened the issue after it.
+    Handler status overrides detection, except that detection auto-resolving an issue handlers still
+    have open (OPEN/ACKNOWLEDGED/CONFIRMED) resolves it.
+    """
+    if detection == "SUPPRESSED":
+        return "SUPPRESSED"
+    if handler is None or (reopened_at is not None and handler_at is not None and handler_at < reopened_at):
+        return detection
+    if detection == "RESOLVED" and handler in ("OPEN", "ACKNOWLEDGED", "CONFIRMED"):
+        return "RESOLVED"
+    return handler
