@@ -17,19 +17,28 @@ NATIONAL = {"cinemas": 15000, "days": 1, "snapshots_per_day": 1, "crawls_per_day
 DEMO = {"cinemas": 60, "days": 2, "snapshots_per_day": None, "crawls_per_day": None}
 
 
+def _positive(text: str) -> int:
+    import argparse
+
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def register(sub) -> None:
     p = sub.add_parser("simulate", help="generate simulated feeds with injected faults (or replay handlers)",
                        description=__doc__)
     p.add_argument("what", nargs="?", default="feeds", choices=FEED_WHATS + ("handlers",),
                    help="feeds (default; demo/custom are aliases, national = national-day defaults) or handlers")
     p.add_argument("--out", type=Path, help="landing area to write (feeds)")
-    p.add_argument("--cinemas", type=int, default=None, help="number of cinemas (demo 60, national 15000)")
-    p.add_argument("--days", type=int, default=None, help="simulated delivery days (demo 2, national 1)")
+    p.add_argument("--cinemas", type=_positive, default=None, help="number of cinemas (demo 60, national 15000)")
+    p.add_argument("--days", type=_positive, default=None, help="simulated delivery days (demo 2, national 1)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--start-date", default="2026-03-08", help="first simulated day (Beijing time)")
-    p.add_argument("--snapshots-per-day", type=int, default=None,
+    p.add_argument("--snapshots-per-day", type=_positive, default=None,
                    help="partner snapshots per day (default: hourly from 06:00 to now)")
-    p.add_argument("--crawls-per-day", type=int, default=None,
+    p.add_argument("--crawls-per-day", type=_positive, default=None,
                    help="platform crawls per day (default: every 2 h)")
     p.add_argument("--if-empty", action="store_true", help="do nothing when --out already holds feed folders")
     # handlers (evaluation engineer's ticket_dq.simulate.handlers)

@@ -58,6 +58,7 @@ PARTNERS = (
 PLATFORMS = ("MAOYAN", "TAOPIAOPIAO")
 PLATFORM_COVERAGE = (0.93, 0.88)
 PLATFORM_OFFSET_MIN = (20, 70)  # minutes before `now` of the last crawl
+UNMATCHABLE_PLACES = ("城南", "城北", "东区", "西区", "新区", "老城", "开发区", "湖滨")
 CHANNELS = ("APP", "MINIPROGRAM", "WEB", "TAOBAO", "CMB_BANK")
 CHANNEL_W = np.array([45, 25, 12, 12, 6], dtype=float)
 CODE_CHANNELS = ("TAOBAO", "CMB_BANK")
@@ -207,8 +208,9 @@ class Simulator:
         out = []
         for i, (brand, city, lm, name, cov) in enumerate(zip(c["brand"], c["city"], c["landmark"], c["cinema_name"],
                                                              c[f"cov{q}"])):
-            if cov == 3:
-                out.append(f"{OTHER_NAMES[(i + q) % len(OTHER_NAMES)]}({lm}{'旗舰店' if q else '店'})")
+            if cov == 3:  # another brand and a place no reference name uses: nothing to match on but the city
+                out.append(f"{OTHER_NAMES[(i + q) % len(OTHER_NAMES)]}({UNMATCHABLE_PLACES[(3 * i + q) % 8]}"
+                           f"{'旗舰店' if q else '店'})")
             elif cov == 2:  # name variant: matchable within the city
                 out.append(f"{brand}{lm}店" if q == 0 else f"{brand}({lm}店)")
             else:

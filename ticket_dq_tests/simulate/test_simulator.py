@@ -399,3 +399,21 @@ def test_national_mode_one_snapshot_per_partner_and_the_late_partner_is_silent(t
     assert 40 * 3 * 20 <= per_snapshot <= 40 * 3 * 45
     ms = manifests(tmp_path)
     assert {b["source"] for _, b in ms if b["feed"] == "partner_schedule"} == set(ENCODING)
+
+
+def test_unmapped_platform_cinemas_have_no_alias_and_share_no_brand_or_place_with_reference(demo, truth):
+    root = demo[0]
+    cinemas = pl.read_csv(root / "reference" / "cinemas.csv", infer_schema=False)
+    aliases = pl.read_csv(root / "reference" / "cinema_aliases.csv", infer_schema=False)
+    rows = truth.filter(pl.col("category") == "UNMAPPED_ENTITY")
+    assert rows.height >= 5
+    for r in rows.iter_rows(named=True):
+        det = json.loads(r["detail"])
+        assert det["platform_cinema_id"] not in set(aliases.filter(pl.col("source") == r["source"])["source_cinema_id"])
+        crawl = pl.read_ndjson(latest_delivered(root, "competitor_schedule", r["source"]))
+        assert det["platform_cinema_id"] in set(crawl["platform_cinema_id"])
+        name = det["platform_cinema_name"]
+        for ref_name, brand in cinemas.filter(pl.col("city") == det["city"]).select("cinema_name", "brand").iter_rows():
+            assert not name.startswith(brand)
+            place = ref_name[ref_name.index("(") + 1 + len(det["city"]):-2]  # 万达影城(北京CBD店) -> CBD
+            assert place not in name
