@@ -112,6 +112,7 @@ ORDERS = Suite(
         _unique(OR, OR_KEY),
         *_not_null(OR, ("order_id", "event_ts", "status", "cinema_code", "show_code")),
         _digits(OR, OR_KEY, "cinema_code", 8),
+        _digits(OR, OR_KEY, "film_code", 12),
         _in_set(OR, "status", contract.ORDER_STATUSES),
         Rule("orders_ticket_count_1_6", WARN, gxe.ExpectColumnValuesToBeBetween(column="ticket_count", min_value=1, max_value=6),
              "one order holds 1-6 tickets"),
@@ -139,6 +140,7 @@ PICKUP_CODES = Suite(
         # reports as PICKUP_CODE_DUPLICATE; blocking would hide exactly that alert.
         _unique(PC, PC_KEY, WARN, "duplicates are reported by compare as PICKUP_CODE_DUPLICATE"),
         *_not_null(PC, ("pickup_code", "channel_partner", "allocation_ts", "status")),
+        _digits(PC, PC_KEY, "cinema_code", 8),
         _in_set(PC, "status", contract.PICKUP_STATUSES),
         Rule("pickup_codes_ticket_count_1_6", WARN, gxe.ExpectColumnValuesToBeBetween(column="ticket_count", min_value=1, max_value=6),
              "one allocation holds 1-6 tickets"),
@@ -152,6 +154,8 @@ COMPLAINTS = Suite(
     rules=(
         _unique(CO, CO_KEY),
         *_not_null(CO, ("complaint_id", "created_ts")),
+        # WARN: complaints are linked to issues by order first; a bad cinema code only weakens recall.
+        _digits(CO, CO_KEY, "cinema_code", 8, WARN),
         _in_set(CO, "channel", contract.COMPLAINT_CHANNELS),
         _in_set(CO, "category", contract.COMPLAINT_CATEGORIES),
     ),
