@@ -855,7 +855,7 @@ class Simulator:
                    how="left", maintain_order="left")
         tf = ISO if p.iso_times else FMT
         hours_left = ((pl.col("e_start") - ts) / HOUR).clip(0, 72)
-        fill = (0.9 * pl.col("pop").clip(0, 2) / 2 * (1 - hours_left / 72) ** 2).clip(0, 0.97)
+        fill = (1.05 * pl.col("pop").clip(0, 2) / 2 * (1 - hours_left / 72) ** 2).clip(0, 1)  # popular + imminent: sold out
         avail = (pl.col("seat_total") - (pl.col("seat_total") * fill).floor()).cast(pl.Int64)
         code = pl.col("code_x").map_batches(lambda x: pl.Series(self._show_code(x.to_numpy(), 0)), return_dtype=pl.Int64)
         out = s.select(
@@ -1045,8 +1045,8 @@ class Simulator:
         price = pl.col("e_sale") + pl.col("fee_fen") - disc
         minutes = (pl.col("e_start") % DAY) // MIN
         hours_left = ((pl.col("e_start") - ts) / HOUR).clip(0, 72)
-        fill = (0.9 * pl.col("pop").clip(0, 2) / 2 * (1 - hours_left / 72) ** 2).clip(0, 0.97)
-        sold_out = (pl.col("seat_total") * fill).floor() >= pl.col("seat_total") - 0
+        fill = (1.05 * pl.col("pop").clip(0, 2) / 2 * (1 - hours_left / 72) ** 2).clip(0, 1)  # popular + imminent: sold out
+        sold_out = (pl.col("seat_total") * fill).floor() >= pl.col("seat_total")
         show_id = pl.col("sid").map_batches(
             lambda x: pl.Series(_affine(x.to_numpy(), 31337 + 1000 * q, 777 + q, 10**9) + 10**9), return_dtype=pl.Int64)
         out = s.select(
