@@ -204,6 +204,10 @@ def _unstage(con) -> None:
             pass
 
 
+class _Col(str):
+    """A lineage value that is a staged column (e.g. __line), not a bound parameter."""
+
+
 def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str, params: dict, table: str,
                 lineage: dict, qfeed: str, qsource: str | None, file: str, run_id, now
                 ) -> tuple[int, list[tuple], list[tuple]]:
@@ -257,10 +261,6 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
         )
         con.unregister(_BAD)
     return inserted, q, drift
-
-
-class _Col(str):
-    """A lineage value that is a staged column (e.g. __line), not a bound parameter."""
 
 
 def _parse(feed: contract.Feed, data: bytes) -> decode.Parsed:
