@@ -105,7 +105,19 @@ SELECT CASE WHEN p.show_code IS NULL OR p.show_status = 'CANCELLED' THEN 'ORDER_
        NULL AS pickup_code, o.order_id AS business_key
 FROM order_state o
 LEFT JOIN cur.partner_schedule p ON p.source = o.partner_code AND p.cinema_code = o.cinema_code AND p.show_code = o.show_code
-WHERE o.status IN ('PAID', 'ISSUED', 'PRINTED') AND o.show_start_time >= CAST($now AS TIMESTAMP)
+WHERE o.status IN ('PAID', 'ISSUED', 'PRINTED') AND o.show_start_time >= (SELECT now FROM q_clock)
   AND (p.show_code IS NULL OR p.show_status = 'CANCELLED' OR p.start_time <> o.show_start_time
        OR dq_hall_key(p.hall_name) IS DISTINCT FROM dq_hall_key(o.hall_name) OR p.film_code IS DISTINCT FROM o.film_code)
 """
+
+
+def naive_order_false_alerts(con: duckdb.DuckDBPyConnection, now, faults_csv: str | Path) -> dict:
+    """Score the naive order comparison (needs TEMP order_state and cur.partner_schedule on ``con``):
+    {"emitted", "true", "false"} for ORDER_SHOW_* only."""
+    con.execute("CREATE OR REPLACE TEMP TABLE q_clock AS SELECT CAST(? AS TIMESTAMP) AS now", [now])
+    sc = score(con, NAIVE_ORDER_SQL, faults_csv)
+    rows = [r for r in sc.rows if r["category"].startswith("ORDER_SHOW_")]
+    emitted = sum(r["emitted"] for r in rows)
+    true = sum(r["tp_emitted"] for r in rows)
+    return {"emitted": emitted, "true": true, "false": emitted - true,
+            "faults_found": sum(r["tp_faults"] for r in rows), "faults": sum(r["faults"] for r in rows)}

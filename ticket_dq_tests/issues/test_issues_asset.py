@@ -1,0 +1,111 @@
+"""dq.issues materialized for real on a temp warehouse from hand-made candidate tables: identity,
+re-detection, auto-resolve, reopen, inhibition and handler feedback."""
+
+import json
+
+import dagster as dg
+import pytest
+
+from ticket_dq import settings
+from ticket_dq.defs.issues.assets import issues as issues_asset
+from ticket_dq.defs.resources import build_resources
+from ticket_dq.lib import issues, warehouse
+
+T0 = "2026-03-09 20:00:00"
+T1 = "2026-03-09 21:00:00"
+T2 = "2026-03-09 22:00:00"
+T3 = "2026-03-09 23:00:00"
+
+EXTRA_FH = ("SHOW_EXTRA", "ghost", "FH", "11011004", "2026-03-10", "2026-03-10 18:30:00", None, None, 0, 0,
+            "11011004|2026-03-10 18:30", "FH lists a show no platform lists.", json.dumps({"partner": {"hall": "3号厅"}}))
+ORDER_MTX = ("ORDER_SHOW_CHANGED", "time_shift", "MTX", "32011004", "2026-03-09", "2026-03-09 23:30:00", "TK1", None, 1,
+             4590, "TK1", "The show of order TK1 moved.", json.dumps({"order": {"order_id": "TK1"}}))
+DROP_DX = ("FEED_VOLUME_DROP", "volume_drop", "DX", None, "2026-03-10", None, None, None, None, None, "2026-03-10",
+           "DX sent a small snapshot.", "{}")
+EXTRA_DX = ("SHOW_EXTRA", "ghost", "DX", "11011009", "2026-03-10", "2026-03-10 19:00:00", None, None, 0, 0,
+            "11011009|2026-03-10 19:00", "DX lists a show no platform lists.", "{}")
+
+
+def _write_candidates(*rows, table="cand.test_rows"):
+    with warehouse.connect(settings.warehouse_path()) as con:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(warehouse.candidate_table_ddl(table))
+        for r in rows:
+            con.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(r))})", list(r))
+
+
+def _run(monkeypatch, now):
+    monkeypatch.setenv("TICKET_DQ_NOW", now)
+    result = dg.materialize([issues_asset], resources=build_resources())
+    assert result.success
+    return result
+
+
+def _issues():
+    with warehouse.connect(settings.warehouse_path(), read_only=True) as con:
+        cols = [d[0] for d in con.execute("SELECT * FROM dq.issues LIMIT 0").description]
+        return {r[0]: dict(zip(cols, r)) for r in con.execute("SELECT * FROM dq.issues").fetchall()}
+
+
+def test_issue_lifecycle_detect_redetect_resolve_reopen(monkeypatch):
+    _write_candidates(EXTRA_FH, ORDER_MTX)
+    _run(monkeypatch, T0)
+    rows = _issues()
+    ghost_id = issues.issue_id("SHOW_EXTRA", "FH", "11011004|2026-03-10 18:30")
+    order_id = issues.issue_id("ORDER_SHOW_CHANGED", "MTX", "TK1")
+    assert set(rows) == {ghost_id, order_id}
+    assert rows[order_id]["status"] == "OPEN" and rows[order_id]["team"] == "CS" and rows[order_id]["severity"] == "P1"  # 3.5 h to the show
+    assert rows[ghost_id]["team"] == "BD" and str(rows[ghost_id]["first_detected_at"]) == T0
+
+    _run(monkeypatch, T1)  # same faults again: same ids, last_detected moves, first stays
+    rows = _issues()
+    assert str(rows[ghost_id]["first_detected_at"]) == T0 and str(rows[ghost_id]["last_detected_at"]) == T1
+
+    _write_candidates(ORDER_MTX)  # the ghost show is gone
+    _run(monkeypatch, T2)
+    rows = _issues()
+    assert rows[ghost_id]["status"] == "RESOLVED" and str(rows[ghost_id]["resolved_at"]) == T2
+    assert rows[ghost_id]["resolution_reason"] == "no longer detected"
+    assert rows[order_id]["status"] == "OPEN"
+
+    _write_candidates(EXTRA_FH, ORDER_MTX)  # it comes back: reopened, same id
+    _run(monkeypatch, T3)
+    rows = _issues()
+    assert rows[ghost_id]["status"] == "OPEN" and rows[ghost_id]["resolved_at"] is None
+    assert str(rows[ghost_id]["first_detected_at"]) == T0 and str(rows[ghost_id]["reopened_at"]) == T3
+
+
+def test_volume_drop_suppresses_show_issues_of_that_source_and_date_only(monkeypatch):
+    _write_candidates(DROP_DX, EXTRA_DX, EXTRA_FH)
+    _run(monkeypatch, T0)
+    rows = _issues()
+    drop_id = issues.issue_id("FEED_VOLUME_DROP", "DX", "2026-03-10")
+    dx = rows[issues.issue_id("SHOW_EXTRA", "DX", "11011009|2026-03-10 19:00")]
+    fh = rows[issues.issue_id("SHOW_EXTRA", "FH", "11011004|2026-03-10 18:30")]
+    assert dx["status"] == "SUPPRESSED" and dx["suppressed_by"] == drop_id
+    assert fh["status"] == "OPEN" and fh["suppressed_by"] is None
+    assert rows[drop_id]["status"] == "OPEN"
+
+
+def test_handler_events_override_detection_status(monkeypatch):
+    _write_candidates(EXTRA_FH, ORDER_MTX)
+    _run(monkeypatch, T0)
+    ghost_id = issues.issue_id("SHOW_EXTRA", "FH", "11011004|2026-03-10 18:30")
+    order_id = issues.issue_id("ORDER_SHOW_CHANGED", "MTX", "TK1")
+    with warehouse.connect(settings.warehouse_path()) as con:
+        for ts, iid, to in ((T0, order_id, "ACKNOWLEDGED"), ("2026-03-09 20:10:00", ghost_id, "FALSE_POSITIVE")):
+            con.execute("INSERT INTO raw.issue_events (event_ts, issue_id, to_status, handler, team, source, ingest_file, "
+                        "ingest_line, ingested_at) VALUES (?, ?, ?, 'h1', 'CS', 'internal', 'f.csv', 2, ?)", [ts, iid, to, ts])
+    _run(monkeypatch, T1)
+    rows = _issues()
+    assert rows[order_id]["status"] == "ACKNOWLEDGED"
+    assert rows[ghost_id]["status"] == "FALSE_POSITIVE"
+    assert rows[ghost_id]["detection_status"] == "OPEN"  # detection still sees it; the handler's verdict stands
+
+
+def test_issues_materialization_reports_counts_as_markdown(monkeypatch):
+    _write_candidates(EXTRA_FH, ORDER_MTX, DROP_DX, EXTRA_DX)
+    result = _run(monkeypatch, T0)
+    meta = result.asset_materializations_for_node("dq__issues")[0].metadata
+    assert meta["new_this_run"].value == 4
+    assert "SUPPRESSED" in meta["by_status"].value and "ORDER_SHOW_CHANGED" in meta["by_category_status"].value
