@@ -49,13 +49,16 @@ def _md_table(outcome: SuiteOutcome, severity: str) -> str:
     failed = outcome.failed(severity)
     if not failed:
         return "All expectations passed." if outcome.results else "No new rows to validate."
-    lines = ["| expectation | unexpected | of rows | sample keys |", "| --- | ---: | ---: | --- |"]
+    why = {rule.name: rule.why for rule in SUITES[outcome.table].rules}
+    lines = ["| expectation | unexpected | of rows | sample keys | why it matters |",
+             "| --- | ---: | ---: | --- | --- |"]
     for r in failed:
         if r.exception:
-            lines.append(f"| {r.name} | error | {r.element_count} | {r.exception[:120]} |")
+            lines.append(f"| {r.name} | error | {r.element_count} | {r.exception[:120]} | {why.get(r.name, '')} |")
             continue
         keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in r.sample_keys[:3])
-        lines.append(f"| {r.name} | {r.unexpected_count} | {r.element_count} | {keys.replace('|', '/')} |")
+        lines.append(f"| {r.name} | {r.unexpected_count} | {r.element_count} | {keys.replace('|', '/')} "
+                     f"| {why.get(r.name, '')} |")
     return "\n".join(lines)
 
 
