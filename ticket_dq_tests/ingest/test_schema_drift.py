@@ -66,3 +66,15 @@ def test_jsonl_without_a_contract_key_in_any_line_is_rejected_and_extra_keys_kep
     assert json.loads(con.execute("SELECT extras FROM raw.competitor_schedule").fetchone()[0]) == {"tags": ["IMAX", "杜比"]}
     assert con.execute("SELECT count(*) FROM meta.ingested_files WHERE rows_manifest <> rows_ingested + rows_quarantined"
                        ).fetchone()[0] == 0
+
+
+def test_contract_columns_in_another_order_with_padded_names_still_map_by_name(con, landing):
+    names = list(reversed(contract.FEEDS["issue_events"].contract_names))
+    row = sample_row("issue_events", issue_id="ISS-1", handler="张三")
+    body = csv_bytes([row], header=names).replace(b"issue_id", b" issue_id ", 1)
+    deliver(landing, "issue_events", "internal", "2026-03-08", "e1", body, 1)
+
+    report = ingest.ingest_feed(con, landing, "issue_events", "run-1", NOW)
+
+    assert (report.files[0].status, report.files[0].rows_ingested) == ("INGESTED", 1)
+    assert con.execute("SELECT issue_id, handler FROM raw.issue_events").fetchall() == [("ISS-1", "张三")]
