@@ -11,9 +11,10 @@ Guarantees:
   (60 s * 2^attempts, capped at 1 h); after MAX_ATTEMPTS they become FAILED (kept, visible). An outage
   therefore only delays delivery; a restart resumes from the table. After the first failure of a
   channel in a batch the remaining groups of that channel are not attempted (they stay due).
-- A row is marked SENT in the same connection right after the server accepted the message; rows
-  already SENT are never picked again. The only window for a duplicate is a crash between the
-  server's acceptance and that UPDATE; messages carry a deterministic Message-ID for that case.
+- Rows are marked SENT in batches at most SENT_FLUSH_S (0.5 s) after the server accepted their
+  message (and always before dispatch returns or handles a failure); rows already SENT are never
+  picked again. The only window for a duplicate is a process crash inside that half second; messages
+  carry a deterministic Message-ID (md5 of their notification ids) so receivers can drop it.
 - Digests: due rows are grouped by (team, channel, recipient, group_key) and each group is ONE
   message listing its issues (chunked at MAX_ISSUES_PER_MESSAGE). A group is due once its oldest row
   is ``group_wait`` old.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections import defaultdict
 from datetime import datetime
 from typing import Any, Iterable, Mapping
@@ -37,6 +39,9 @@ MAX_ATTEMPTS = 12
 BACKOFF_BASE_S = 60
 BACKOFF_MAX_S = 3600
 MAX_ISSUES_PER_MESSAGE = 200
+# SENT marks are written in batches: at most this long / this many rows after the server accepted.
+SENT_FLUSH_S = 0.5
+SENT_FLUSH_ROWS = 2000
 ESCALATE_SEVERITIES = ("P0", "P1")
 
 NOTIFICATIONS_DDL = """
@@ -155,8 +160,8 @@ def enqueue(con: duckdb.DuckDBPyConnection, cfg: routing.RouteConfig, enabled: I
 
 _DUE_SQL = """
 SELECT team, channel, recipient, group_key,
-    list(notification_id ORDER BY notification_id) AS ids,
-    list(DISTINCT issue_id ORDER BY issue_id) AS issue_ids,
+    -- 'notification_id|issue_id' pairs in one list (md5 ids contain no '|')
+    list(notification_id || '|' || issue_id ORDER BY issue_id, notification_id) AS pairs,
     bool_or(occurrence = 'escalation') AS escalation,
     list(DISTINCT route) AS routes
 FROM dq.notifications
@@ -181,11 +186,19 @@ FROM raw.orders WHERE order_id IN (SELECT unnest($ids)) GROUP BY order_id
 """
 
 
-def _mark_sent(con, ids: list[str], now: datetime, message_id: str) -> None:
-    con.execute("""UPDATE dq.notifications SET status = 'SENT', attempts = attempts + 1, sent_at = $now,
-                   error = NULL, message_id = $mid, next_attempt_at = NULL
-                   WHERE notification_id IN (SELECT unnest($ids)) AND status IN ('PENDING', 'RETRY')""",
-                {"now": now, "mid": message_id, "ids": ids})
+def _mark_sent(con, sent: list[tuple[str, str]], now: datetime) -> None:
+    """Mark (notification_id, message_id) pairs SENT in one statement."""
+    if not sent:
+        return
+    staged = pa.table({"nid": [n for n, _ in sent], "mid": [m for _, m in sent]})
+    con.register("_outbox_sent", staged)
+    try:
+        con.execute("""UPDATE dq.notifications AS n SET status = 'SENT', attempts = n.attempts + 1, sent_at = $now,
+                       error = NULL, message_id = s.mid, next_attempt_at = NULL
+                       FROM _outbox_sent s
+                       WHERE n.notification_id = s.nid AND n.status IN ('PENDING', 'RETRY')""", {"now": now})
+    finally:
+        con.unregister("_outbox_sent")
 
 
 def _mark_failed(con, ids: list[str], now: datetime, error: str) -> None:
@@ -206,53 +219,61 @@ def dispatch(con: duckdb.DuckDBPyConnection, channels: Mapping[str, Any], now: d
     sent_msgs = failed_msgs = deferred = rows_sent = 0
     broken: dict[str, str] = {}
     summary: list[dict] = []
+    # Everything the messages need, fetched once for the whole batch (not per group).
+    groups = [(t, c, r, k, [p.split("|", 1)[1] for p in pairs], [p.split("|", 1)[0] for p in pairs], e, rt)
+              for t, c, r, k, pairs, e, rt in groups]
+    wanted = sorted({i for g in groups if g[1] in channels for i in g[4]})
     issue_cache: dict[str, dict] = {}
-    for team, channel, recipient, gkey, ids, issue_ids, escalation, routes in groups:
+    if wanted:
+        cur = con.execute(_ISSUES_SQL, {"ids": wanted})
+        names = [c[0] for c in cur.description]
+        issue_cache = {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
+    oids = sorted({issue_cache[i]["order_id"] for g in groups if g[0] == "CS" for i in g[4]
+                   if i in issue_cache and issue_cache[i].get("order_id")})
+    orders: dict[str, dict] = {}
+    if oids:
+        cur = con.execute(_ORDERS_SQL, {"ids": oids})
+        names = [c[0] for c in cur.description]
+        orders = {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
+    unmarked: list[tuple[str, str]] = []  # sent, SENT not yet recorded (flushed every SENT_FLUSH_S)
+    last_flush = time.monotonic()
+    for team, channel, recipient, _gkey, issue_ids, ids, escalation, routes in groups:
         chan = channels.get(channel)
         if chan is None or channel in broken:
             deferred += 1
             continue
-        missing = [i for i in issue_ids if i not in issue_cache]
-        if missing:
-            cur = con.execute(_ISSUES_SQL, {"ids": missing})
-            names = [c[0] for c in cur.description]
-            for r in cur.fetchall():
-                issue_cache[r[0]] = dict(zip(names, r))
-        issues = [issue_cache[i] for i in issue_ids if i in issue_cache]
         by_issue: dict[str, list[str]] = defaultdict(list)
-        id_rows = con.execute(
-            "SELECT issue_id, notification_id FROM dq.notifications WHERE notification_id IN (SELECT unnest($ids))",
-            {"ids": ids}).fetchall()
-        for iid, nid in id_rows:
+        for iid, nid in zip(issue_ids, ids):
             by_issue[iid].append(nid)
-        orders: dict[str, dict] = {}
-        if team == "CS":
-            oids = [i["order_id"] for i in issues if i.get("order_id")]
-            if oids:
-                cur = con.execute(_ORDERS_SQL, {"ids": oids})
-                names = [c[0] for c in cur.description]
-                orders = {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
-        if not issues:  # issue rows vanished from dq.issues: nothing to say, do not retry forever
-            _mark_failed(con, ids, now, "issue no longer in dq.issues")
-            continue
+        issues = sorted((issue_cache[i] for i in by_issue if i in issue_cache),
+                        key=lambda x: (x.get("severity") or "P9", str(x.get("show_start_time") or ""), x["issue_id"]))
+        gone = [n for i, ns in by_issue.items() if i not in issue_cache for n in ns]
+        if gone:  # issue rows vanished from dq.issues: nothing to say, do not retry forever
+            _mark_failed(con, gone, now, "issue no longer in dq.issues")
         for start in range(0, len(issues), MAX_ISSUES_PER_MESSAGE):
             chunk = issues[start:start + MAX_ISSUES_PER_MESSAGE]
-            chunk_ids = [nid for i in chunk for nid in by_issue.get(i["issue_id"], [])]
+            chunk_ids = [nid for i in chunk for nid in by_issue[i["issue_id"]]]
             mid = hashlib.md5("|".join(sorted(chunk_ids)).encode()).hexdigest()
-            msg = messages.render(team, channel, recipient, mid, chunk, orders, escalation=bool(escalation),
-                                  routes=routes or ())
+            msg = messages.render(team, channel, recipient, mid, chunk, orders if team == "CS" else None,
+                                  escalation=bool(escalation), routes=routes or ())
             try:
                 chan.send(msg)
             except ChannelError as exc:
+                _mark_sent(con, unmarked, now)
+                unmarked = []
                 _mark_failed(con, chunk_ids, now, str(exc))
                 failed_msgs += 1
                 broken[channel] = str(exc)
                 break
-            _mark_sent(con, chunk_ids, now, mid)
+            unmarked.extend((nid, mid) for nid in chunk_ids)
+            if len(unmarked) >= SENT_FLUSH_ROWS or time.monotonic() - last_flush >= SENT_FLUSH_S:
+                _mark_sent(con, unmarked, now)
+                unmarked, last_flush = [], time.monotonic()
             sent_msgs += 1
             rows_sent += len(chunk_ids)
             summary.append({"team": team, "channel": channel, "recipient": recipient, "issues": len(chunk),
                             "escalation": bool(escalation), "message_id": mid})
+    _mark_sent(con, unmarked, now)
     for chan in channels.values():
         close = getattr(chan, "close", None)
         if close:
