@@ -85,3 +85,19 @@ def test_blank_lines_are_not_rows(con, landing):
 
     assert (report.files[0].status, report.files[0].rows_ingested) == ("INGESTED", 2)
     assert [r[0] for r in con.execute("SELECT ingest_line FROM raw.issue_events ORDER BY 1").fetchall()] == [2, 5]
+
+
+def test_jsonl_with_blank_lines_and_a_raw_control_character_keeps_physical_line_numbers(con, landing):
+    good = jsonl_bytes([sample_row("competitor_schedule", platform_show_id="P1")])
+    odd = jsonl_bytes([sample_row("competitor_schedule", platform_show_id="P3")]).replace(b'"P3"', b'"P\x1f3"')
+    last = jsonl_bytes([sample_row("competitor_schedule", platform_show_id="P4")])
+    deliver(landing, "competitor_schedule", "MAOYAN", "2026-03-08", "c1", good + b"\n" + odd + last, 3)
+
+    report = ingest.ingest_feed(con, landing, "competitor_schedule", "run-1", NOW)
+
+    f = report.files[0]
+    assert (f.rows_ingested, f.rows_quarantined) == (2, 1)
+    lines = dict(con.execute("SELECT platform_show_id, ingest_line FROM raw.competitor_schedule").fetchall())
+    assert lines == {"P1": 1, "P4": 4}
+    # A raw control character inside a JSON string is not valid JSON (RFC 8259).
+    assert con.execute("SELECT ingest_line, reason FROM raw.quarantine").fetchall() == [(3, "line is not a JSON object")]
