@@ -4,7 +4,8 @@ Guarantees:
 - A row exists before any send (``enqueue`` commits rows; ``dispatch`` only sends existing rows).
 - Idempotent per (issue_id, channel, recipient, occurrence): a UNIQUE constraint plus INSERT OR
   IGNORE, so re-routing the same issues never adds rows. ``notification_id`` = md5 of that key.
-- Occurrences: ``new`` (first notification), ``repeat-<n>`` (n-th repeat_interval elapsed since
+- Occurrences: ``new`` (first notification), ``reopened-<ts>`` (OPEN again after a change at ts),
+  ``repeat-<n>`` (n-th repeat_interval elapsed since
   first detection while the issue is still open), ``escalation`` (P0/P1 still unacknowledged after the
   team's ack_sla; goes to the team's escalate_to recipients).
 - A failed send marks the rows RETRY with attempts+1 and ``next_attempt_at`` = now + backoff
@@ -73,12 +74,15 @@ _COLS = ("notification_id", "issue_id", "channel", "recipient", "team", "occurre
 _OPEN_ISSUES_SQL = """
 SELECT i.issue_id, i.category, i.severity, i.source, i.team, i.status, i.affected_orders,
     coalesce(epoch(i.show_start_time - $now) / 3600.0, i.hours_to_show) AS hours_to_show,
-    i.first_detected_at, i.cinema_code, i.business_date,
-    (i.status <> 'OPEN' OR hs.acknowledged_at IS NOT NULL) AS acknowledged
+    i.first_detected_at, i.cinema_code, i.business_date, i.status_changed_at,
+    (i.status <> 'OPEN' OR (hs.acknowledged_at IS NOT NULL
+        AND hs.acknowledged_at >= coalesce(i.status_changed_at, i.first_detected_at))) AS acknowledged
 FROM dq.issues i
 LEFT JOIN handler_state hs ON hs.issue_id = i.issue_id
 WHERE i.status IN ('OPEN', 'ACKNOWLEDGED', 'CONFIRMED')
-  AND coalesce(hs.status, 'OPEN') NOT IN ('RESOLVED', 'FALSE_POSITIVE')
+  -- closed by a handler after dq.issues last changed this issue (events not merged yet)
+  AND NOT (coalesce(hs.status, '') IN ('RESOLVED', 'FALSE_POSITIVE')
+           AND hs.status_at >= coalesce(i.status_changed_at, i.first_detected_at))
   AND i.first_detected_at <= $now
 """
 
@@ -109,6 +113,9 @@ def plan(issues: Iterable[Mapping[str, Any]], cfg: routing.RouteConfig, enabled:
             n = math.floor(age_s / d.repeat_interval_s) if d.repeat_interval_s else 0
             if n >= 1:
                 occ.append(f"repeat-{n}")
+            changed = issue.get("status_changed_at")
+            if issue.get("status") == "OPEN" and changed and first and changed > first:
+                occ.append(f"reopened-{changed:%Y%m%dT%H%M%S}")  # reopened by detection or a handler
             for ch in team.channels:
                 if ch.type not in enabled:
                     continue

@@ -222,3 +222,15 @@ def test_default_local_channel_is_file_under_outbox(con, isolated_env):
     (f,) = list((isolated_env["tmp"] / "outbox").rglob("*.txt"))
     text = f.read_text()
     assert "S1" in text and "partner start time differs" in text and f.parent.name.startswith("bd-")
+
+
+def test_reopened_issue_is_notified_again_once(con, cfg):
+    add_issue(con, "S1", first_detected_at=datetime(2026, 3, 8, 10, 0))
+    with SmtpServer() as smtp:
+        chans = lambda: channels.channels_from_env(env_for(smtp.port))  # noqa: E731
+        outbox.run_cycle(con, cfg, chans(), datetime(2026, 3, 8, 10, 5))
+        # dq.issues rebuilt: the issue was resolved and has now been reopened at 10:40.
+        con.execute("UPDATE dq.issues SET status = 'OPEN', status_changed_at = TIMESTAMP '2026-03-08 10:40:00'")
+        outbox.run_cycle(con, cfg, chans(), datetime(2026, 3, 8, 10, 45))
+        outbox.run_cycle(con, cfg, chans(), datetime(2026, 3, 8, 10, 50))
+    assert len([m for m in smtp.messages if m["rcpt"] == ["bd@x.com"]]) == 2
