@@ -172,9 +172,9 @@ def _header_names(text: str) -> list[str]:
 def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> Parsed:
     """Decode and parse a CSV file into all-string contract columns, quarantining malformed records.
 
-    Fast path (``parsed.fast``): a UTF-8 (or GB18030, transcoded: ``parsed.transcoded``) file whose header is exactly the contract columns and whose
-    records are one line each, with no blank lines: DuckDB's own parallel CSV reader then reads the
-    file (strict mode) and the line numbers are joined positionally (``fast_csv_source_sql``); any
+    Fast path (``parsed.fast``): a UTF-8 (or GB18030, transcoded: ``parsed.transcoded``) file whose
+    header is exactly the contract columns and whose records are one line each, with no blank lines:
+    DuckDB's own parallel CSV reader then reads the file (strict mode) and the line numbers are joined positionally (``fast_csv_source_sql``); any
     CSV error there sends the caller back here with ``allow_fast=False``. Otherwise (the careful path)
     records with the wrong field count or an unterminated quote are quarantined here and Polars parses
     the rest.
@@ -202,8 +202,9 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> P
         return parse_csv(data, feed, allow_fast=False) if sniffed else parsed
 
     single_line = bool(np.all(np.diff(recs.lines) == 1)) and int(recs.lines[0]) == 1
-    if ((sniffed or (allow_fast and encoding == "gb18030")) and not extra and hdr == 0 and data_idx.size == recs.starts.size - 1
-            and single_line and not recs.odd_quotes.any()):
+    fast_ok = sniffed is not None or (allow_fast and encoding == "gb18030")
+    if (fast_ok and not extra and hdr == 0 and data_idx.size == recs.starts.size - 1 and single_line
+            and not recs.odd_quotes.any()):
         parsed.fast = pl.DataFrame({LINE: recs.lines[data_idx].astype(np.int64), REC: data_idx.astype(np.int64)})
         if not sniffed:
             parsed.transcoded = buf  # DuckDB reads UTF-8 only: the caller hands it this as a temp file

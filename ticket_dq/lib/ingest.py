@@ -328,7 +328,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
             raise
         # DuckDB's strict reader refused a record (or counted differently): the careful path
         # quarantines exactly the records that are malformed.
-        parsed = decode.parse_csv(data, feed, allow_fast=False)
+        try:
+            parsed = decode.parse_csv(data, feed, allow_fast=False)
+        except decode.DecodeError as exc:
+            return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
         return _land(con, d, feed, parsed, sha, run_id, now)
 
 
