@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 
+from datetime import datetime
+
 import dagster as dg
 
 from ticket_dq.defs.resources import WarehouseResource
 from ticket_dq.defs.routing.assets import notifications
+from ticket_dq.defs.routing.resources import NotifierResource, notifier_from_env
 from ticket_dq.defs.routing.sensors import escalation_sensor, routing_sensor
 from ticket_dq.lib import warehouse
 from ticket_dq_tests.routing.conftest import add_issue
@@ -23,7 +26,7 @@ def test_notifications_asset_routes_and_writes_file_messages(isolated_env, monke
         add_issue(con, "S1")
         add_issue(con, "F1", category="FEED_LATE", severity="P1", team="RD", source="DX")
     result = dg.materialize([notifications], resources={
-        "warehouse": WarehouseResource(database=str(isolated_env["warehouse"]))},
+        "warehouse": WarehouseResource(database=str(isolated_env["warehouse"])), "notifier": NotifierResource()},
         run_config={"ops": {"dq__notifications": {"config": {"trigger": "test"}}}})
     assert result.success
     md = result.asset_materializations_for_node("dq__notifications")[0].metadata
@@ -34,6 +37,28 @@ def test_notifications_asset_routes_and_writes_file_messages(isolated_env, monke
     assert files == ["bd-partners@tickets.example.com", "bd-partners@tickets.example.com"]
     with warehouse.connect(isolated_env["warehouse"], read_only=True) as con:
         assert con.execute("SELECT count(*) FROM dq.notifications").fetchall()[0][0] == 3
+
+
+def test_asset_sends_real_mail_when_smtp_is_configured_in_the_environment(isolated_env, monkeypatch):
+    from ticket_dq_tests.routing.conftest import add_order
+    from ticket_dq_tests.routing.servers import SmtpServer
+
+    monkeypatch.setenv("TICKET_DQ_NOW", "2026-03-08 10:05:00")
+    with warehouse.connect(isolated_env["warehouse"]) as con:
+        add_issue(con, "ORD-1", category="ORDER_SHOW_CANCELLED", severity="P0", team="CS", order_id="O1",
+                  show_start_time=datetime(2026, 3, 8, 13, 0))
+        add_order(con, "O1", "18611112222", datetime(2026, 3, 8, 13, 0))
+    with SmtpServer() as smtp:
+        monkeypatch.setenv("TICKET_DQ_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("TICKET_DQ_SMTP_PORT", str(smtp.port))
+        notifier = notifier_from_env()
+        # wired as EnvVar references (resolved at run time), unset variables not wired at all
+        assert notifier.smtp_host == "TICKET_DQ_SMTP_HOST" and notifier.smtp_password == ""
+        result = dg.materialize([notifications], resources={
+            "warehouse": WarehouseResource(database=str(isolated_env["warehouse"])), "notifier": notifier})
+    assert result.success
+    cs = [m for m in smtp.messages if m["rcpt"] == ["cs-duty@tickets.example.com"]]
+    assert len(cs) == 1 and "186****2222" in cs[0]["body"] and "18611112222" not in cs[0]["body"]
 
 
 def test_routing_sensor_requests_one_dispatch_per_new_issues_materialization():
@@ -79,7 +104,8 @@ def test_routing_definitions_resolve_job_and_sensors_targets():
     from ticket_dq.defs.routing.assets import notifications_job
     defs = dg.Definitions(assets=[notifications], jobs=[notifications_job],
                           sensors=[routing_sensor, escalation_sensor],
-                          resources={"warehouse": WarehouseResource(database="unused.duckdb")})
+                          resources={"warehouse": WarehouseResource(database="unused.duckdb"),
+                                     "notifier": NotifierResource()})
     job = defs.resolve_job_def("notifications_dispatch")
     assert [n for n in job.graph.node_dict] == ["dq__notifications"]
     assert {s.name for s in defs.sensors} == {"routing_sensor", "escalation_sensor"}

@@ -5,7 +5,7 @@ import dagster as dg
 
 from ticket_dq import settings
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
-from ticket_dq.lib import channels as channels_lib
+from ticket_dq.defs.routing.resources import NotifierResource
 from ticket_dq.lib import outbox, routing
 
 NOTIFICATIONS_KEY = dg.AssetKey(["dq", "notifications"])
@@ -37,7 +37,7 @@ def _md_messages(msgs: list[dict], limit: int = 30) -> str:
     description=__doc__,
 )
 def notifications(context: dg.AssetExecutionContext, config: DispatchConfig,
-                  warehouse: WarehouseResource) -> dg.MaterializeResult:
+                  warehouse: WarehouseResource, notifier: NotifierResource) -> dg.MaterializeResult:
     """Every notification sent or attempted about a data-quality issue: one row per (issue, channel,
     recipient, occurrence), written BEFORE the send (the outbox), then updated with the outcome
     (PENDING / RETRY / SENT / FAILED, attempts, sent_at, error). Each run routes the open issues of
@@ -45,7 +45,7 @@ def notifications(context: dg.AssetExecutionContext, config: DispatchConfig,
     ack SLA), then sends every due group as one digest per team + channel + recipient through the
     enabled channels (file always; SMTP / webhook when configured in the environment)."""
     cfg = routing.load(settings.routes_path())
-    chans = channels_lib.channels_from_env()
+    chans = notifier.channels()
     now = settings.now()
     with warehouse.get_connection() as con:
         result = outbox.run_cycle(con, cfg, chans, now)
