@@ -23,6 +23,7 @@ class Tolerances:
     max_shift_min: int = 180  # a same hall+film show further away than this is another show
     price_tol: float = 0.20  # relative difference of partner sale+fee vs platform price
     cleaning_gap_min: int = 0  # minimum gap between two shows of one hall
+    integrity_lookback_h: int = 6  # duplicates / overlaps of shows older than this are not alerted
     cinema_threshold: float = 0.92  # name-match confidence needed to map a platform cinema
     volume_ratio: float = 0.5  # a snapshot below this share of the partner's baseline is a volume drop
     baseline_n: int = 24  # snapshots the baseline (median rows) looks back over

@@ -15,21 +15,28 @@ SELECT o.*, coalesce(p.show_code, r.show_code) AS cur_code, p.show_code IS NULL 
        coalesce(p.hall_name, r.hall_name) AS cur_hall, coalesce(p.film_code, r.film_code) AS cur_film_code,
        coalesce(p.film_key, r.film_key) AS cur_film_key, coalesce(p.film_name, r.film_name) AS cur_film,
        coalesce(p.show_status, r.show_status) AS cur_status, (SELECT film_key FROM film_keys k WHERE k.film_name = coalesce(f.film_name, o.film_name)) AS o_film_key,
-       EXISTS (SELECT 1 FROM cur.partner_schedule x WHERE x.source = o.partner_code AND x.cinema_code = o.cinema_code
-               AND x.business_date = CAST(o.show_start_time - INTERVAL 6 HOUR AS DATE)) AS partner_covers
+       pc.source IS NOT NULL AS partner_covers
 FROM o
+LEFT JOIN (SELECT DISTINCT source, cinema_code, business_date FROM cur.partner_schedule) pc
+  ON pc.source = o.partner_code AND pc.cinema_code = o.cinema_code
+ AND pc.business_date = CAST(o.show_start_time - INTERVAL 6 HOUR AS DATE)
 LEFT JOIN ref.films f ON f.film_code = o.film_code
 LEFT JOIN cur.partner_schedule p ON p.source = o.partner_code AND p.cinema_code = o.cinema_code AND p.show_code = o.show_code
 LEFT JOIN (SELECT * FROM cur.partner_schedule
            QUALIFY row_number() OVER (PARTITION BY source, cinema_code, start_time, hall_key, film_code ORDER BY show_code) = 1) r
   ON p.show_code IS NULL AND r.source = o.partner_code AND r.cinema_code = o.cinema_code
  AND r.start_time = o.show_start_time AND r.hall_key = o.hall_key AND r.film_code = o.film_code;
+-- only orders whose show changed, vanished or was cancelled need the platforms' word
+CREATE OR REPLACE TEMP TABLE o_changed AS
+SELECT * FROM (
+  SELECT *, CASE WHEN cur_code IS NULL THEN NULL
+                 WHEN cur_start <> show_start_time THEN 'time_shift'
+                 WHEN cur_hall_key IS DISTINCT FROM hall_key THEN 'hall_swap'
+                 WHEN cur_film_code IS DISTINCT FROM film_code THEN 'film_swap' END AS change
+  FROM o_show)
+WHERE cur_code IS NULL OR change IS NOT NULL OR cur_status = 'CANCELLED';
 CREATE OR REPLACE TEMP TABLE o_judged AS
 SELECT s.*,
-  CASE WHEN cur_code IS NULL THEN NULL
-       WHEN cur_start <> show_start_time THEN 'time_shift'
-       WHEN cur_hall_key IS DISTINCT FROM hall_key THEN 'hall_swap'
-       WHEN cur_film_code IS DISTINCT FROM film_code THEN 'film_swap' END AS change,
   (SELECT count(DISTINCT c.platform) FROM cur.competitor_schedule c
     WHERE c.cinema_code = s.cinema_code AND abs(date_diff('second', c.start_ts, s.show_start_time)) <= $time_tol_min * 60
       AND c.hall_key = s.hall_key AND c.film_key = s.o_film_key) AS n_old,
@@ -38,7 +45,7 @@ SELECT s.*,
       AND c.hall_key = s.cur_hall_key AND c.film_key = s.cur_film_key) AS n_new,
   (SELECT count(DISTINCT c.platform) FROM cur.competitor_schedule c
     WHERE c.cinema_code = s.cinema_code AND c.business_date = CAST(s.show_start_time - INTERVAL 6 HOUR AS DATE)) AS n_cover
-FROM o_show s;
+FROM o_changed s;
 CREATE OR REPLACE TABLE cand.order_show AS
 WITH hit AS (
   SELECT *,

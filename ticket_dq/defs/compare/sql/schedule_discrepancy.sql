@@ -53,16 +53,25 @@ SELECT v.*, c.price_fen, c.start_ts AS c_start, c.hall_name AS c_hall, c.film_na
             THEN abs(p.total_fen - c.price_fen) / c.price_fen::DOUBLE > $price_tol END AS price_off
 FROM view_ v JOIN ps p USING (pid)
 LEFT JOIN cs c ON c.cid = coalesce(v.cid1, v.cid2);
-CREATE OR REPLACE TEMP TABLE per_show AS
+CREATE OR REPLACE TEMP TABLE per_show_all AS
 SELECT pid, count(*) AS n_cov, count(cid1) AS n_l1, count(cid2) AS n_l2,
        count(*) FILTER (WHERE cid1 IS NOT NULL AND NOT hall_eq) AS n_hall_off,
        count(*) FILTER (WHERE cid1 IS NOT NULL AND NOT film_eq) AS n_film_off,
        count(*) FILTER (WHERE cid1 IS NOT NULL AND hall_eq AND film_eq) AS n_agree,
        count(*) FILTER (WHERE price_off) AS n_price_off,
-       min(c_start) FILTER (WHERE cid2 IS NOT NULL) AS platform_start,
-       json_group_object(platform, json_object('platform_start', c_start, 'hall_name', c_hall, 'film_name', c_film,
-                                               'price_fen', price_fen)) AS platforms_view
+       min(c_start) FILTER (WHERE cid2 IS NOT NULL) AS platform_start
 FROM judged GROUP BY pid;
+-- evidence JSON only for shows some rule may flag (building it for every show is the costly part)
+CREATE OR REPLACE TEMP TABLE flagged AS
+SELECT * FROM per_show_all
+WHERE (n_cov >= 2 AND n_l1 = 0)
+   OR (n_l1 >= 2 AND (n_hall_off = n_l1 OR n_film_off = n_l1 OR n_price_off = n_l1))
+   OR (n_agree >= 1 AND (n_l2 > 0 OR n_hall_off > 0 OR n_film_off > 0));
+CREATE OR REPLACE TEMP TABLE per_show AS
+SELECT f.*, v.platforms_view FROM flagged f
+JOIN (SELECT pid, json_group_object(platform, json_object('platform_start', c_start, 'hall_name', c_hall,
+                                    'film_name', c_film, 'price_fen', price_fen)) AS platforms_view
+      FROM judged WHERE pid IN (SELECT pid FROM flagged) GROUP BY pid) v USING (pid);
 CREATE OR REPLACE TEMP TABLE show_orders AS
 SELECT cinema_code, show_code, count(*) AS live_orders, sum(total_fen) AS live_fen
 FROM order_state WHERE status IN ('PAID', 'ISSUED', 'PRINTED') GROUP BY ALL;

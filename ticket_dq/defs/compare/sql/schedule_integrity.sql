@@ -2,7 +2,9 @@
 -- hall, film, start - under two or more show codes) and HALL_OVERLAP (a show starting before the previous
 -- show in the same hall has ended plus $cleaning_gap_min).
 CREATE OR REPLACE TABLE cand.schedule_integrity AS
-WITH live AS (SELECT * FROM cur.partner_schedule WHERE show_status <> 'CANCELLED'),
+-- Shows that started more than $integrity_lookback_h hours ago are history: not worth an alert.
+WITH live AS (SELECT * FROM cur.partner_schedule WHERE show_status <> 'CANCELLED'
+              AND start_time >= CAST($now AS TIMESTAMP) - to_hours($integrity_lookback_h)),
 dup AS (
   SELECT source, cinema_code, business_date, start_time, hall_key, film_key, any_value(hall_name) AS hall_name,
          any_value(film_name) AS film_name, list(show_code ORDER BY show_code) AS show_codes
