@@ -1,0 +1,12 @@
+"""Absence is data: a partner that goes silent sends no file to trigger anything, so feed health (and
+the issues it feeds) also runs on a clock."""
+
+import dagster as dg
+
+FEED_HEALTH_EVERY_15_MIN = dg.ScheduleDefinition(
+    name="feed_health_every_15_min",
+    cron_schedule="*/15 * * * *",
+    execution_timezone="Asia/Shanghai",
+    target=dg.AssetSelection.assets(["cand", "feed_health"], ["dq", "issues"]),
+    description="Re-evaluate FEED_LATE / FEED_PARTIAL / FEED_VOLUME_DROP and merge into dq.issues every 15 minutes.",
+)
