@@ -345,8 +345,10 @@ _TYPE_WORDS = {"int": "an integer", "fen": "integer fen", "yuan": "a decimal yua
                "bool": "a boolean", "hhmm": "a time HH:MM"}
 
 
-def _typed_expr(col: str, typ: str) -> str:
-    v = f"NULLIF(trim({col}), '')"
+def _typed_expr(col: str, typ: str, v: str | None = None) -> str:
+    """Cast expression of one contract column; ``v`` names its trimmed, empty-as-NULL string when a
+    previous stage computed it (else it is spelled inline)."""
+    v = v or f"NULLIF(trim({col}), '')"
     if typ == "text":
         return f"NULLIF({col}, '')"
     if typ == "int":
@@ -379,29 +381,37 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
     Two stages so each cast runs once per value: the inner SELECT casts, the outer one only compares
     the cast with its string (a non-empty string whose cast is NULL failed) and builds the reason
     text for failing rows alone."""
-    inner, outer, errs, texts = [], [], [], []
+    base, inner, outer, errs, texts = [], [], [], [], []
     for col, typ in feed.columns:
-        inner.append(f"{_typed_expr(col, typ)} AS __t_{col}")
-        outer.append(f"__t_{col} AS {feed.raw_column(col)}")
-        if typ != "text":
-            inner.append(f"{col} AS __s_{col}")
-            failed = f"(__t_{col} IS NULL AND NULLIF(trim(__s_{col}), '') IS NOT NULL)"
+        if typ == "text":
+            base.append(col)
+            inner.append(f"NULLIF({col}, '') AS __t_{col}")
+        else:
+            # Trim once per value (stage 0); cast once (stage 1); compare and explain (stage 2).
+            base.append(f"NULLIF(trim({col}), '') AS __s_{col}")
+            inner.append(f"{_typed_expr(col, typ, f'__s_{col}')} AS __t_{col}")
+            inner.append(f"__s_{col}")
+            failed = f"(__t_{col} IS NULL AND __s_{col} IS NOT NULL)"
             errs.append(failed)
             texts.append(f"CASE WHEN {failed} THEN 'column {col}: cannot parse ' || to_json(__s_{col}) "
                          f"|| ' as {_TYPE_WORDS[typ]}' END")
+        outer.append(f"__t_{col} AS {feed.raw_column(col)}")
     if any(name == "start_ts" for name, _ in feed.derived):
         # Competitor shows: business date + HH:MM; a start before 06:00 is on the next calendar day.
         h, m = "CAST(split_part(__t_start_time, ':', 1) AS INTEGER)", "CAST(split_part(__t_start_time, ':', 2) AS INTEGER)"
         outer.append(f"CAST(__t_show_date AS TIMESTAMP) + to_minutes({h} * 60 + {m}) "
                      f"+ CASE WHEN {h} < 6 THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END AS start_ts")
+    keep = [LINE, REC, EXTRAS]
     if extra_reason:
-        inner.append(f"{extra_reason} AS __pre_reason")
+        base.append(f"{extra_reason} AS __pre_reason")
+        inner.append("__pre_reason")
         errs.insert(0, "__pre_reason IS NOT NULL")
         texts.insert(0, "__pre_reason")
     reason_sql = (f"CASE WHEN {' OR '.join(errs)} THEN NULLIF(concat_ws('; ', {', '.join(texts)}), '') END"
                   if errs else "NULL::VARCHAR")
-    return (f"SELECT {', '.join(outer)}, {LINE}, {REC}, {EXTRAS}, {reason_sql} AS {REASON} "
-            f"FROM (SELECT {', '.join(inner)}, {LINE}, {REC}, {EXTRAS} FROM {source})")
+    return (f"SELECT {', '.join(outer)}, {', '.join(keep)}, {reason_sql} AS {REASON} "
+            f"FROM (SELECT {', '.join(inner + keep)} "
+            f"FROM (SELECT {', '.join(base + keep)} FROM {source}))")
 
 
 def uncastable_columns_sql(feed: contract.Feed, source: str) -> str | None:
