@@ -24,8 +24,8 @@ Config shape (see ``ticket_dq/defs/routing/routes.yaml`` for the documented defa
 
 A node with no matching child is itself the decision (Alertmanager semantics). Settings a child does
 not give are inherited from its parent. Matchers: ``category``, ``severity``, ``source``, ``team`` (lists
-of allowed values), ``affected_orders_gte`` (int), ``hours_to_show_lte`` (number; an issue with no
-showtime never matches it). All given matchers must hold.
+of allowed values), ``affected_orders_gte`` (int), ``hours_to_show_lte`` / ``hours_to_show_gte`` (hours until the show,
+negative once it started; an issue with no showtime never matches them). All given matchers must hold.
 
 Every mistake fails at load with ``RouteConfigError("<file>:<line>: <what is wrong>")``.
 """
@@ -49,7 +49,7 @@ LIST_MATCHERS = {
     "source": None,  # any partner / platform code
     "team": contract.TEAMS,
 }
-NUM_MATCHERS = ("affected_orders_gte", "hours_to_show_lte")
+NUM_MATCHERS = ("affected_orders_gte", "hours_to_show_lte", "hours_to_show_gte")
 GROUP_FIELDS = ("team", "category", "severity", "source", "cinema_code", "business_date", "route")
 NODE_KEYS = {"name", "match", "receiver", "continue", "group_by", "group_wait", "repeat_interval", "routes"}
 TEAM_KEYS = {"ack_sla", "escalate_to", "channels"}
@@ -81,6 +81,7 @@ class Route:
     list_match: dict[str, frozenset[str]] = field(default_factory=dict)
     affected_orders_gte: int | None = None
     hours_to_show_lte: float | None = None
+    hours_to_show_gte: float | None = None
     receiver: str = SELF_TEAM
     cont: bool = False
     group_by: tuple[str, ...] = ("team",)
@@ -96,9 +97,13 @@ class Route:
             n = issue.get("affected_orders")
             if n is None or n < self.affected_orders_gte:
                 return False
-        if self.hours_to_show_lte is not None:
+        if self.hours_to_show_lte is not None or self.hours_to_show_gte is not None:
             h = issue.get("hours_to_show")
-            if h is None or h > self.hours_to_show_lte:
+            if h is None:
+                return False
+            if self.hours_to_show_lte is not None and h > self.hours_to_show_lte:
+                return False
+            if self.hours_to_show_gte is not None and h < self.hours_to_show_gte:
                 return False
         return True
 
@@ -251,11 +256,11 @@ def _parse_route(ctx: _Ctx, d: Any, parent: Route | None, path_name: str) -> Rou
                 if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                     ctx.fail(_line(m, key), "affected_orders_gte must be a non-negative integer")
                 r.affected_orders_gte = v
-            elif key == "hours_to_show_lte":
+            elif key in ("hours_to_show_lte", "hours_to_show_gte"):
                 v = m[key]
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    ctx.fail(_line(m, key), "hours_to_show_lte must be a number of hours")
-                r.hours_to_show_lte = float(v)
+                    ctx.fail(_line(m, key), f"{key} must be a number of hours")
+                setattr(r, key, float(v))
             else:
                 ctx.fail(_line(m, key), f"unknown matcher {key!r}; allowed: "
                          f"{', '.join(list(LIST_MATCHERS) + list(NUM_MATCHERS))}")

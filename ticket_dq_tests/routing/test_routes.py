@@ -29,6 +29,9 @@ def test_order_issue_far_from_showtime_or_low_severity_skips_cs(default_cfg):
         ("OPS", "orders-owner")]
     assert teams_for(default_cfg, category="ORDER_SHOW_CHANGED", severity="P2", team="OPS", hours_to_show=1) == [
         ("OPS", "orders-owner")]
+    # A show that ended long ago: nobody to call any more.
+    assert teams_for(default_cfg, category="ORDER_SHOW_CHANGED", severity="P0", team="OPS", hours_to_show=-30) == [
+        ("OPS", "orders-owner")]
 
 
 def test_broken_feed_goes_to_bd_with_rd_copied(default_cfg):
