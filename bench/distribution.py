@@ -1,7 +1,8 @@
 """Benchmark: routing + dispatch of 10 000 new issues to loopback SMTP and webhook; routing decision
-rate for 1M issues (pure function).
+rate for 1M issues (pure function); lifecycle replay of 300 000 handler events.
 
-    .venv/bin/python -m bench.distribution [--issues 10000] [--decisions 1000000]
+    .venv/bin/python -m bench.distribution [--issues 10000] [--decisions 1000000] [--lifecycle-issues 100000]
+                                           [--parts dispatch,decisions,lifecycle]
 
 Servers run in this process on 127.0.0.1 (aiosmtpd, stdlib ThreadingHTTPServer), so the numbers
 include the receiving side's CPU on the same 2 cores. Two grouping settings:
@@ -123,26 +124,57 @@ def decision_bench(n: int) -> dict:
     return {"issues": n, "decisions": total, "wall_s": round(dt, 3), "issues_per_s": round(n / dt)}
 
 
+def lifecycle_bench(n_issues: int, tmp: Path) -> dict:
+    """handler_states over 3 events per issue (ACKNOWLEDGED, CONFIRMED, RESOLVED), arrival shuffled."""
+    from ticket_dq.lib import lifecycle, warehouse
+    with warehouse.connect(tmp / "lifecycle.duckdb") as con:
+        con.execute("""INSERT INTO raw.issue_events (event_ts, issue_id, to_status, handler, team, source,
+                           ingest_file, ingest_line, ingested_at)
+            SELECT TIMESTAMP '2026-03-08 10:00:00' + to_minutes((i % 100 + k * 30)::BIGINT), 'I' || i,
+                   ['ACKNOWLEDGED', 'CONFIRMED', 'RESOLVED'][k + 1], 'h', 'BD', 'internal', 'f.csv',
+                   hash(i, k) % 1000000, now()::TIMESTAMP
+            FROM range($n) r(i), range(3) s(k) ORDER BY hash(i * 7 + k)""", {"n": n_issues})
+        t0 = time.perf_counter()
+        counts = lifecycle.handler_states(con)
+        dt = time.perf_counter() - t0
+    return {**counts, "wall_s": round(dt, 3), "events_per_s": round(counts["events"] / dt)}
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser()
     ap.add_argument("--issues", type=int, default=10_000)
     ap.add_argument("--decisions", type=int, default=1_000_000)
+    ap.add_argument("--lifecycle-issues", type=int, default=100_000)
+    ap.add_argument("--parts", default="dispatch,decisions,lifecycle",
+                    help="comma-separated subset; results of parts not run are kept from the last JSON")
     args = ap.parse_args(argv)
+    parts = set(args.parts.split(","))
+    RESULTS.mkdir(exist_ok=True)
+    prev_path = RESULTS / "distribution.json"
+    prev = json.loads(prev_path.read_text()) if prev_path.exists() else {}
+    runs, dec, life = prev.get("dispatch", []), prev.get("decisions", {}), prev.get("lifecycle", {})
     with tempfile.TemporaryDirectory() as d:
         os.environ["TICKET_DQ_OUTBOX"] = str(Path(d) / "outbox")
-        runs = [dispatch_bench(args.issues, v, Path(d)) for v in ("digest", "fine")]
-    dec = decision_bench(args.decisions)
+        if "dispatch" in parts:
+            runs = [dispatch_bench(args.issues, v, Path(d)) for v in ("digest", "fine")]
+        if "lifecycle" in parts:
+            life = lifecycle_bench(args.lifecycle_issues, Path(d))
+    if "decisions" in parts:
+        dec = decision_bench(args.decisions)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'variant':<8} {'issues':>7} {'rows':>7} {'msgs':>6} {'route s':>8} {'send s':>8} {'wall s':>7} "
           f"{'issues/s':>9} {'msgs/s':>7}")
     for r in runs:
         print(f"{r['variant']:<8} {r['issues']:>7} {r['rows']:>7} {r['messages']:>6} {r['route_s']:>8} "
               f"{r['dispatch_s']:>8} {r['wall_s']:>7} {r['issues_per_s']:>9} {r['messages_per_s']:>7}")
-    print(f"routing decisions: {dec['issues']} issues -> {dec['decisions']} receivers in {dec['wall_s']} s "
-          f"= {dec['issues_per_s']:,} issues/s (pure Python, one core)")
+    if dec:
+        print(f"routing decisions: {dec['issues']} issues -> {dec['decisions']} receivers in {dec['wall_s']} s "
+              f"= {dec['issues_per_s']:,} issues/s (pure Python, one core)")
+    if life:
+        print(f"lifecycle replay: {life['events']} events of {life['issues']} issues in {life['wall_s']} s "
+              f"= {life['events_per_s']:,} events/s")
     print(f"peak RSS {rss_mb:.0f} MB")
-    out = {"dispatch": runs, "decisions": dec, "peak_rss_mb": round(rss_mb)}
-    RESULTS.mkdir(exist_ok=True)
+    out = {"dispatch": runs, "decisions": dec, "lifecycle": life, "peak_rss_mb": round(rss_mb)}
     (RESULTS / "distribution.json").write_text(json.dumps(out, indent=2, default=str))
     return out
 
