@@ -248,7 +248,11 @@ def run_action(args) -> int:
             try:
                 new = lifecycle.next_status(r[0][1], args.to_status)
             except lifecycle.IllegalTransition as exc:
-                errors.append(f"{iid}: {args.action} refused: {exc}")
+                verbs = {v: k for k, v in ACTIONS.items()}
+                cur = (r[0][1] or "OPEN")
+                hint = [verbs[e] for e in lifecycle.allowed_events(cur if cur != "SUPPRESSED" else "OPEN")]
+                errors.append(f"{iid}: {args.action} refused: {exc}"
+                              + (f" (try: ticket-dq issues {' | '.join(hint)})" if hint else ""))
                 continue
         else:
             new = args.to_status

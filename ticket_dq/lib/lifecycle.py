@@ -113,9 +113,7 @@ def next_status(current: str | None, to_status: str) -> str:
     if cur == ev:
         raise IllegalTransition(f"issue is already {cur}")
     legal = allowed_events(cur)
-    raise IllegalTransition(
-        f"cannot go {cur} -> {ev}; from {cur} a handler may only "
-        + (", ".join(legal) if legal else "do nothing"))
+    raise IllegalTransition(f"cannot go {cur} -> {ev}; allowed from {cur}: {', '.join(legal) or 'nothing'}")
 
 
 def _load_transitions(con: duckdb.DuckDBPyConnection) -> None:
