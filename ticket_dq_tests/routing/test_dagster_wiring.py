@@ -111,3 +111,22 @@ def test_routing_definitions_resolve_job_and_sensors_targets():
     assert {s.name for s in defs.sensors} == {"routing_sensor", "escalation_sensor"}
     assert defs.resolve_assets_def(dg.AssetKey(["dq", "notifications"])).group_names_by_key[
         dg.AssetKey(["dq", "notifications"])] == "routing"
+
+
+def test_routing_sensor_request_runs_the_dispatch_job_end_to_end(isolated_env, monkeypatch):
+    from ticket_dq.defs.routing.assets import notifications_job
+    monkeypatch.setenv("TICKET_DQ_NOW", "2026-03-08 10:05:00")
+    with warehouse.connect(isolated_env["warehouse"]) as con:
+        add_issue(con, "S1")
+    defs = dg.Definitions(assets=[notifications], jobs=[notifications_job], sensors=[routing_sensor],
+                          resources={"warehouse": WarehouseResource(database=str(isolated_env["warehouse"])),
+                                     "notifier": NotifierResource()})
+    with dg.instance_for_test() as instance:
+        dg.materialize([issues_stand_in], instance=instance)
+        (req,) = routing_sensor(dg.build_sensor_context(instance=instance)).run_requests
+        result = defs.resolve_job_def("notifications_dispatch").execute_in_process(
+            run_config=req.run_config, instance=instance, tags=req.tags)
+        assert result.success
+        md = result.asset_materializations_for_node("dq__notifications")[0].metadata
+        assert md["trigger"].value.startswith("routing_sensor: dq/issues storage id")
+        assert md["messages_sent"].value == 1
