@@ -124,11 +124,12 @@ def pipeline(path: Path, only: set[str] | None = None) -> dict:
         ("competitor_current", ("name_keys", "competitor_current")),
         ("change_log", ("name_keys", "partner_snapshots", "change_log")),
         ("feed_health", ("partner_snapshots", "feed_health")), ("unmapped_entity", ("unmapped_entity",)),
-        ("schedule_discrepancy", ("order_state", "schedule_discrepancy")),
+        ("order_state", ("order_state",)),
+        ("schedule_discrepancy", ("schedule_discrepancy",)),
         ("schedule_integrity", ("schedule_integrity",)),
-        ("order_show", ("name_keys", "order_state", "order_show")),
-        ("seat_double_sold", ("name_keys", "order_state", "seat_double_sold")),
-        ("pickup_code", ("order_state", "pickup_code")),
+        ("order_show", ("name_keys", "order_show")),
+        ("seat_double_sold", ("name_keys", "seat_double_sold")),
+        ("pickup_code", ("pickup_code",)),
     ]
     times = {}
     for name, scripts in steps:

@@ -103,7 +103,7 @@ SELECT CASE WHEN p.show_code IS NULL OR p.show_status = 'CANCELLED' THEN 'ORDER_
             ELSE 'ORDER_SHOW_CHANGED' END AS category, NULL AS rule, o.partner_code AS source, o.cinema_code,
        CAST(o.show_start_time - INTERVAL 6 HOUR AS DATE) AS business_date, o.show_start_time, o.order_id,
        NULL AS pickup_code, o.order_id AS business_key
-FROM order_state o
+FROM cur.order_state o
 LEFT JOIN cur.partner_schedule p ON p.source = o.partner_code AND p.cinema_code = o.cinema_code AND p.show_code = o.show_code
 WHERE o.status IN ('PAID', 'ISSUED', 'PRINTED') AND o.show_start_time >= (SELECT now FROM q_clock)
   AND (p.show_code IS NULL OR p.show_status = 'CANCELLED' OR p.start_time <> o.show_start_time
@@ -112,7 +112,7 @@ WHERE o.status IN ('PAID', 'ISSUED', 'PRINTED') AND o.show_start_time >= (SELECT
 
 
 def naive_order_false_alerts(con: duckdb.DuckDBPyConnection, now, faults_csv: str | Path) -> dict:
-    """Score the naive order comparison (needs TEMP order_state and cur.partner_schedule on ``con``):
+    """Score the naive order comparison (needs cur.order_state and cur.partner_schedule on ``con``):
     {"emitted", "true", "false"} for ORDER_SHOW_* only."""
     con.execute("CREATE OR REPLACE TEMP TABLE q_clock AS SELECT CAST(? AS TIMESTAMP) AS now", [now])
     sc = score(con, NAIVE_ORDER_SQL, faults_csv)

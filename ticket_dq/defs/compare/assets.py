@@ -34,6 +34,7 @@ MAP_FILM = dg.AssetKey(["map", "film"])
 CUR_PARTNER = dg.AssetKey(["cur", "partner_schedule"])
 CUR_COMPETITOR = dg.AssetKey(["cur", "competitor_schedule"])
 CUR_CHANGE_LOG = dg.AssetKey(["cur", "change_log"])
+CUR_ORDER_STATE = dg.AssetKey(["cur", "order_state"])
 CANDIDATE_TABLES = ("feed_health", "unmapped_entity", "schedule_discrepancy", "schedule_integrity", "order_show",
                     "seat_double_sold", "pickup_code")
 CAND_KEYS = [dg.AssetKey(["cand", t]) for t in CANDIDATE_TABLES]
@@ -146,6 +147,17 @@ def change_log(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": n, "by_change": dg.MetadataValue.json(by)})
 
 
+@dg.asset(key=CUR_ORDER_STATE, group_name=GROUP, pool=DUCKDB_POOL, automation_condition=EAGER, deps=[raw("orders")])
+def order_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Each order's current state: the fields of its latest event by event_ts (late and out-of-order
+    events land in their place). Computed once per orders delivery, shared by every order comparison."""
+    with warehouse.get_connection() as con:
+        run(con, "order_state")
+        by = dict(con.execute("SELECT status, count(*) FROM cur.order_state GROUP BY ALL").fetchall())
+        n = _count(con, "cur.order_state")
+    return dg.MaterializeResult(metadata={"dagster/row_count": n, "by_status": dg.MetadataValue.json(by)})
+
+
 # ---- comparisons (issue candidates) ------------------------------------------------------------------------
 
 def _candidate_asset(table: str, scripts: tuple[str, ...], deps: list, doc: str):
@@ -173,7 +185,7 @@ unmapped_entity = _candidate_asset(
     "UNMAPPED_ENTITY candidates: platform cinemas (and films) in the current crawls that neither the alias "
     "table nor name matching maps; their shows are excluded from comparison instead of flooding SHOW_MISSING.")
 schedule_discrepancy = _candidate_asset(
-    "schedule_discrepancy", ("order_state", "schedule_discrepancy"), [CUR_PARTNER, CUR_COMPETITOR, raw("orders")],
+    "schedule_discrepancy", ("schedule_discrepancy",), [CUR_PARTNER, CUR_COMPETITOR, CUR_ORDER_STATE],
     "SHOW_MISSING / SHOW_EXTRA / SHOW_TIME_MISMATCH / SHOW_HALL_MISMATCH / SHOW_FILM_MISMATCH / "
     "SHOW_PRICE_MISMATCH: each partner's current schedule against the platforms' current crawls, one row per "
     "show and faulty source; the majority of sources decides which one is wrong. Evidence = each source's view.")
@@ -182,15 +194,15 @@ schedule_integrity = _candidate_asset(
     "SHOW_DUPLICATE (one show under two codes) and HALL_OVERLAP (a show starting before the previous show in "
     "the hall has ended plus the cleaning gap) within each partner's current schedule.")
 order_show = _candidate_asset(
-    "order_show", ("name_keys", "order_state", "order_show"), [raw("orders"), CUR_PARTNER, CUR_COMPETITOR],
+    "order_show", ("name_keys", "order_show"), [CUR_ORDER_STATE, CUR_PARTNER, CUR_COMPETITOR],
     "ORDER_SHOW_CHANGED / ORDER_SHOW_CANCELLED: one row per live order whose show really changed (platforms "
     "agree with the partner's new version) or was cancelled (explicitly, or vanished from partner and "
     "platforms). Re-issued show codes are the same show; partner-only changes are not order issues.")
 seat_double_sold = _candidate_asset(
-    "seat_double_sold", ("name_keys", "order_state", "seat_double_sold"), [raw("orders")],
+    "seat_double_sold", ("name_keys", "seat_double_sold"), [CUR_ORDER_STATE],
     "SEAT_DOUBLE_SOLD: the same seat of the same show in two or more live orders; one row per show and seat, "
     "order_id = the later order.")
 pickup_code = _candidate_asset(
-    "pickup_code", ("order_state", "pickup_code"), [raw("pickup_codes"), raw("orders"), dg.AssetKey(["cand", "order_show"])],
+    "pickup_code", ("pickup_code",), [raw("pickup_codes"), CUR_ORDER_STATE, dg.AssetKey(["cand", "order_show"])],
     "PICKUP_CODE_DUPLICATE (one code on two orders) and PICKUP_CODE_INVALID (unknown order, live order of a "
     "cancelled show, seats different from the order's): one row per code.")

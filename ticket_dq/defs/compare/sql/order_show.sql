@@ -5,9 +5,9 @@
 -- (time / hall / film) at least as often as the way the customer bought it. A partner-only change is a
 -- partner-data fault (surfaced as SHOW_* for BD/RD), never a customer call.
 CREATE OR REPLACE TEMP TABLE o AS
-SELECT order_id, partner_code, cinema_code, show_code, show_start_time, order_state.hall_name, hk.hall_key,
+SELECT order_id, partner_code, cinema_code, show_code, show_start_time, cur.order_state.hall_name, hk.hall_key,
        film_code, film_name, ticket_count, total_fen, created_ts
-FROM order_state LEFT JOIN hall_keys hk ON hk.hall_name = order_state.hall_name
+FROM cur.order_state LEFT JOIN hall_keys hk ON hk.hall_name = cur.order_state.hall_name
 WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND show_start_time >= CAST($now AS TIMESTAMP);
 CREATE OR REPLACE TEMP TABLE o_show AS
 SELECT o.*, coalesce(p.show_code, r.show_code) AS cur_code, p.show_code IS NULL AND r.show_code IS NOT NULL AS reissued,

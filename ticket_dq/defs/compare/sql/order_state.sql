@@ -1,6 +1,6 @@
--- Each order's state as of its latest event (events arrive late and out of order: ordered by event_ts,
--- never by arrival). TEMP: shared by the order, seat and pickup comparisons of one run.
-CREATE OR REPLACE TEMP TABLE order_state AS
+-- cur.order_state: each order's state as of its latest event (events arrive late and out of order:
+-- ordered by event_ts, never by arrival). Shared by the order, seat, pickup and schedule comparisons.
+CREATE OR REPLACE TABLE cur.order_state AS
 SELECT order_id, created_ts, s.* FROM (
   SELECT order_id, arg_max({'status': status, 'partner_code': partner_code, 'cinema_code': cinema_code,
                             'show_code': show_code, 'show_start_time': show_start_time, 'hall_name': hall_name,

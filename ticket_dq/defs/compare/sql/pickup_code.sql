@@ -18,7 +18,7 @@ dup AS (
          os.order_id IS NOT NULL AND list_sort(list_transform(string_split(l.seats, ','), lambda x: trim(x)))
              <> list_sort(list_transform(string_split(os.seats, ','), lambda x: trim(x))) AS seat_bad,
          os.seats AS order_seats
-  FROM live l LEFT JOIN order_state os ON os.order_id = l.order_id
+  FROM live l LEFT JOIN cur.order_state os ON os.order_id = l.order_id
 )
 SELECT 'PICKUP_CODE_DUPLICATE' AS category, 'duplicate' AS rule, channel_partner AS source, cinema_code,
        CAST(show_start_time - INTERVAL 6 HOUR AS DATE) AS business_date, show_start_time, order_id, pickup_code,

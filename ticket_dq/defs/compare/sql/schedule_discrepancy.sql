@@ -74,7 +74,7 @@ JOIN (SELECT pid, json_group_object(platform, json_object('platform_start', c_st
       FROM judged WHERE pid IN (SELECT pid FROM flagged) GROUP BY pid) v USING (pid);
 CREATE OR REPLACE TEMP TABLE show_orders AS
 SELECT cinema_code, show_code, count(*) AS live_orders, sum(total_fen) AS live_fen
-FROM order_state WHERE status IN ('PAID', 'ISSUED', 'PRINTED') GROUP BY ALL;
+FROM cur.order_state WHERE status IN ('PAID', 'ISSUED', 'PRINTED') GROUP BY ALL;
 -- platform shows nobody paired: listed by >= 2 platforms that agree with each other -> partner missing it
 CREATE OR REPLACE TEMP TABLE c_orphan AS
 SELECT * FROM cs WHERE cid NOT IN (SELECT cid FROM l1) AND cid NOT IN (SELECT cid FROM l2);

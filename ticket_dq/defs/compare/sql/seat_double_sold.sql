@@ -2,9 +2,9 @@
 -- One row per show and seat; order_id = the later order.
 CREATE OR REPLACE TABLE cand.seat_double_sold AS
 WITH seat AS (
-  SELECT order_id, partner_code, cinema_code, show_start_time, hk.hall_key, order_state.hall_name, film_name,
+  SELECT order_id, partner_code, cinema_code, show_start_time, hk.hall_key, cur.order_state.hall_name, film_name,
          created_ts, total_fen, trim(unnest(string_split(seats, ','))) AS seat
-  FROM order_state LEFT JOIN hall_keys hk ON hk.hall_name = order_state.hall_name
+  FROM cur.order_state LEFT JOIN hall_keys hk ON hk.hall_name = cur.order_state.hall_name
   WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND seats IS NOT NULL
 ), g AS (
   SELECT cinema_code, show_start_time, hall_key, seat, any_value(hall_name) AS hall_name, any_value(film_name) AS film_name,
