@@ -68,10 +68,14 @@ class SmtpChannel:
     def _connect(self) -> smtplib.SMTP:
         if self._conn is None:
             conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
-            if self.starttls:
-                conn.starttls()
-            if self.user:
-                conn.login(self.user, self.password or "")
+            try:
+                if self.starttls:
+                    conn.starttls()
+                if self.user:
+                    conn.login(self.user, self.password or "")
+            except BaseException:
+                conn.close()  # refused login / TLS: do not leave the socket open on the server
+                raise
             self._conn = conn
         return self._conn
 

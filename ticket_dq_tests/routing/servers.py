@@ -32,10 +32,23 @@ class _Collect:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1:<port>; ``messages`` holds what it accepted."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, credentials: tuple[str, str] | None = None):
         self.port = port or free_port()
         self.handler = _Collect()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []
+        kwargs = {}
+        if credentials:
+            from aiosmtpd.smtp import AuthResult
+
+            def check(server, session, envelope, mechanism, auth_data):
+                ok = (auth_data.login.decode(), auth_data.password.decode()) == credentials
+                if ok:
+                    self.logins.append(auth_data.login.decode())
+                return AuthResult(success=ok, handled=False, message=None if ok else "535 5.7.8 Authentication credentials invalid")
+            # LOGIN excluded: after a refused LOGIN, smtplib and aiosmtpd wait on each other until timeout.
+            kwargs = {"authenticator": check, "auth_required": True, "auth_require_tls": False,
+                      "auth_exclude_mechanism": ["LOGIN"]}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     @property
     def messages(self):

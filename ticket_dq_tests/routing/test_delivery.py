@@ -234,3 +234,17 @@ def test_reopened_issue_is_notified_again_once(con, cfg):
         outbox.run_cycle(con, cfg, chans(), datetime(2026, 3, 8, 10, 45))
         outbox.run_cycle(con, cfg, chans(), datetime(2026, 3, 8, 10, 50))
     assert len([m for m in smtp.messages if m["rcpt"] == ["bd@x.com"]]) == 2
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_login_uses_user_and_password_from_settings_and_bad_password_is_retried(con, cfg):
+    add_issue(con, "S1")
+    with SmtpServer(credentials=("dq-bot", "s3cret")) as smtp:
+        bad = {"TICKET_DQ_SMTP_HOST": "127.0.0.1", "TICKET_DQ_SMTP_PORT": str(smtp.port),
+               "TICKET_DQ_SMTP_USER": "dq-bot", "TICKET_DQ_SMTP_PASSWORD": "wrong"}
+        res = outbox.run_cycle(con, cfg, channels.channels_from_env(bad.get), NOW)
+        assert res["dispatch"]["messages_failed"] == 1 and not smtp.messages
+        good = {**bad, "TICKET_DQ_SMTP_PASSWORD": "s3cret"}
+        outbox.dispatch(con, channels.channels_from_env(good.get), NOW + timedelta(minutes=2))
+    assert smtp.logins == ["dq-bot"] and len(smtp.messages) == 2  # bd@ and bd2@
+    assert outbox.status_counts(con) == {"SENT": 2}
