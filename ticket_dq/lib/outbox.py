@@ -309,3 +309,20 @@ def run_cycle(con: duckdb.DuckDBPyConnection, cfg: routing.RouteConfig, channels
     return {"routed": routed, "dispatch": sent, "status": status_counts(con)}
 
 
+
+
+def summary_text(con: duckdb.DuckDBPyConnection) -> str:
+    """A few lines for the `ticket-dq materialize` summary: notifications by team, channel and status."""
+    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'dq' "
+                      "AND table_name = 'notifications'").fetchall()[0][0]
+    if not has:
+        return "Notifications: none yet (dq.notifications not built)"
+    rows = con.execute("""
+        SELECT team, channel, count(*) FILTER (WHERE status = 'SENT'), count(*) FILTER (WHERE status IN ('PENDING', 'RETRY')),
+               count(*) FILTER (WHERE status = 'FAILED'), count(*) FILTER (WHERE occurrence = 'escalation'),
+               count(DISTINCT message_id)
+        FROM dq.notifications GROUP BY ALL ORDER BY team, channel""").fetchall()
+    lines = ["Notifications (dq.notifications)   team   channel   sent  pending  failed  escalations  messages"]
+    for team, channel, sent, pending, failed, esc, msgs in rows:
+        lines.append(f"  {'':<32}{team:<6} {channel:<8} {sent:>6,} {pending:>8,} {failed:>7,} {esc:>12,} {msgs:>9,}")
+    return "\n".join(lines)

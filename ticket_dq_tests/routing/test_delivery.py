@@ -248,3 +248,13 @@ def test_smtp_login_uses_user_and_password_from_settings_and_bad_password_is_ret
         outbox.dispatch(con, channels.channels_from_env(good.get), NOW + timedelta(minutes=2))
     assert smtp.logins == ["dq-bot"] and len(smtp.messages) == 2  # bd@ and bd2@
     assert outbox.status_counts(con) == {"SENT": 2}
+
+
+def test_summary_lists_notifications_by_team_channel_and_status(con, tmp_path):
+    add_issue(con, "S1")
+    assert "none yet" in outbox.summary_text(con)
+    cfg = routing.load(settings.routes_path())
+    outbox.run_cycle(con, cfg, {"file": channels.FileChannel(tmp_path / "o")}, NOW)
+    text = outbox.summary_text(con)
+    (line,) = [ln for ln in text.splitlines() if " BD " in ln]
+    assert line.split()[-6:] == ["file", "1", "0", "0", "0", "1"]
