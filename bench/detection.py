@@ -165,6 +165,20 @@ def new_snapshot(path: Path) -> None:
                                count(*), count(*), 0, 'INGESTED', TIMESTAMP '{NOW}' FROM raw.partner_schedule WHERE ingest_file = '{f}'""")
 
 
+def incremental_equals_full(path: Path) -> bool:
+    """The incremental schedule_discrepancy (only the delivering partner's cinemas) must equal a full one."""
+    from ticket_dq.defs.compare import assets as compare
+    from ticket_dq.lib import warehouse
+
+    q = "SELECT category, source, business_key, affected_orders FROM cand.schedule_discrepancy ORDER BY ALL"
+    with warehouse.connect(path) as con:
+        inc = con.execute(q).fetchall()
+        con.execute("DELETE FROM cur.schedule_discrepancy_inputs")  # forces a full evaluation
+        compare.run(con, "schedule_discrepancy")
+        full = con.execute(q).fetchall()
+    return inc == full
+
+
 MATCH_SQL = """
 WITH p AS (SELECT row_number() OVER () AS pid, cinema_code, business_date, hall_key, start_time FROM cur.partner_schedule),
 c AS (SELECT row_number() OVER () AS cid, cinema_code, business_date, hall_key, start_ts FROM cur.competitor_schedule
@@ -222,14 +236,17 @@ def main(argv: list[str] | None = None) -> dict:
         rss_full = rss_mb()
         new_snapshot(path)
         inc = pipeline(path, only=PARTNER_PATH)
+        same = incremental_equals_full(path)
         cmp_ = compare_pandas_vs_duckdb(path)
     res = {"rows": counts, "build_s": t_build, "full": full["times"], "full_issues": full["issues"],
            "incremental": inc["times"], "incremental_issues": inc["issues"], "peak_rss_mb_after_full": rss_full,
-           "peak_rss_mb": rss_mb(), "match_vs_pandas": cmp_}
+           "peak_rss_mb": rss_mb(), "match_vs_pandas": cmp_,
+           "incremental_discrepancies_equal_full_recompute": same}
     print(f"{'step':<22}{'full s':>10}{'incremental s':>16}")
     for k in full["times"]:
         print(f"{k:<22}{full['times'][k]:>10.2f}{inc['times'].get(k, float('nan')):>16.2f}")
     print(f"rows: {counts}")
+    print(f"incremental schedule_discrepancy == full recompute: {same}")
     print(f"issues: full {full['issues']}, after incremental {inc['issues']}; peak RSS {rss_mb():.0f} MB")
     print(f"schedule match partner vs MAOYAN: DuckDB {cmp_['duckdb_s']:.2f} s, pandas {cmp_['pandas_s']:.2f} s, "
           f"ratio {cmp_['ratio']:.1f}x (matched {cmp_['matched_duckdb']} / {cmp_['matched_pandas']})")

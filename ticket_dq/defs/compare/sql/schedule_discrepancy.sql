@@ -5,12 +5,35 @@
 --   L2  leftovers with same cinema + date + hall + film, start within $max_shift_min (a moved show).
 -- Majority decides who is wrong: the partner when every covering platform (>= 2) disagrees with it,
 -- a platform when it disagrees with the partner and another platform that agree.
+-- Incremental: when only partner snapshots changed since the last evaluation, only those partners'
+-- cinemas are re-evaluated (their rows replaced); a new platform crawl re-evaluates everything.
+CREATE TABLE IF NOT EXISTS cur.schedule_discrepancy_inputs (feed VARCHAR, source VARCHAR, file VARCHAR);
+CREATE TABLE IF NOT EXISTS cand.schedule_discrepancy (
+  category VARCHAR, rule VARCHAR, source VARCHAR, cinema_code VARCHAR, business_date DATE, show_start_time TIMESTAMP,
+  order_id VARCHAR, pickup_code VARCHAR, affected_orders INTEGER, impact_fen BIGINT, business_key VARCHAR,
+  reason VARCHAR, evidence JSON);
+CREATE OR REPLACE TEMP TABLE sd_inputs AS
+SELECT 'partner' AS feed, source, file FROM cur.partner_current_file
+UNION ALL SELECT 'platform', source, file FROM cur.competitor_current_file;
+CREATE OR REPLACE TEMP TABLE sd_changed AS
+(SELECT * FROM sd_inputs EXCEPT SELECT * FROM cur.schedule_discrepancy_inputs)
+UNION (SELECT * FROM cur.schedule_discrepancy_inputs EXCEPT SELECT * FROM sd_inputs);
+CREATE OR REPLACE TEMP TABLE sd_mode AS
+SELECT (NOT EXISTS (SELECT 1 FROM cur.schedule_discrepancy_inputs)
+        OR EXISTS (SELECT 1 FROM sd_changed WHERE feed = 'platform')) AS full_run;
+CREATE OR REPLACE TEMP TABLE sd_scope AS
+SELECT DISTINCT cinema_code FROM cur.partner_schedule
+WHERE source IN (SELECT source FROM sd_changed WHERE feed = 'partner')
+UNION SELECT DISTINCT cinema_code FROM cand.schedule_discrepancy
+WHERE source IN (SELECT source FROM sd_changed WHERE feed = 'partner');
 CREATE OR REPLACE TEMP TABLE ps AS
 SELECT row_number() OVER () AS pid, * FROM cur.partner_schedule
-WHERE show_status <> 'CANCELLED' AND start_time >= CAST($now AS TIMESTAMP);
+WHERE show_status <> 'CANCELLED' AND start_time >= CAST($now AS TIMESTAMP)
+  AND ((SELECT full_run FROM sd_mode) OR cinema_code IN (SELECT cinema_code FROM sd_scope));
 CREATE OR REPLACE TEMP TABLE cs AS
 SELECT row_number() OVER () AS cid, * FROM cur.competitor_schedule
-WHERE cinema_code IS NOT NULL AND start_ts >= CAST($now AS TIMESTAMP);
+WHERE cinema_code IS NOT NULL AND start_ts >= CAST($now AS TIMESTAMP)
+  AND ((SELECT full_run FROM sd_mode) OR cinema_code IN (SELECT cinema_code FROM sd_scope));
 -- a platform covers (cinema, date) when it lists any show there; partner of a cinema = who lists it
 CREATE OR REPLACE TEMP TABLE cover AS SELECT DISTINCT platform, cinema_code, business_date FROM cs;
 CREATE OR REPLACE TEMP TABLE pcover AS SELECT DISTINCT source, cinema_code, business_date FROM ps;
@@ -88,7 +111,7 @@ FROM c_orphan a JOIN c_orphan b ON b.cinema_code = a.cinema_code AND b.business_
   AND abs(date_diff('second', a.start_ts, b.start_ts)) <= $time_tol_min * 60
 GROUP BY ALL;
 
-CREATE OR REPLACE TABLE cand.schedule_discrepancy AS
+CREATE OR REPLACE TEMP TABLE sd_new AS
 WITH base AS (
   SELECT p.*, s.*, coalesce(o.live_orders, 0) AS live_orders, coalesce(o.live_fen, 0) AS live_fen,
          json_object('partner', json_object('source', p.source, 'show_code', p.show_code, 'start', p.start_time,
@@ -151,3 +174,9 @@ SELECT 'SHOW_MISSING', 'dropped', pc.source, m.cinema_code, m.business_date, m.s
               pc.source, strftime(m.start_ts, '%m-%d %H:%M'), m.film_name, m.hall_name, m.cinema_code, m.n_platforms),
        json_object('partner', NULL, 'platforms', m.platforms_view)
 FROM missing m JOIN pcover pc ON pc.cinema_code = m.cinema_code AND pc.business_date = m.business_date;
+DELETE FROM cand.schedule_discrepancy
+WHERE (SELECT full_run FROM sd_mode) OR cinema_code IN (SELECT cinema_code FROM sd_scope)
+   OR show_start_time < CAST($now AS TIMESTAMP);
+INSERT INTO cand.schedule_discrepancy SELECT * FROM sd_new;
+DELETE FROM cur.schedule_discrepancy_inputs;
+INSERT INTO cur.schedule_discrepancy_inputs SELECT * FROM sd_inputs;
