@@ -18,10 +18,16 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
-# Generate the demo landing area if it is empty, then materialize every asset once and summarise.
+# The demo, end to end: generate the landing area if it is empty; materialize every asset once
+# (ingest, validate, compare, issues, notifications, metrics, export); let the simulated handlers
+# review the issues (an issue_events feed file, delivered like any other feed); materialize again
+# so their answers reach dq.issues and the metrics; write the HTML report of every metric day.
 run: $(STAMP)
 	$(BIN)/ticket-dq simulate demo --out "$(TICKET_DQ_LANDING)" --if-empty
+	$(BIN)/ticket-dq materialize --demo-clock --quiet
+	$(BIN)/ticket-dq simulate handlers --landing "$(TICKET_DQ_LANDING)"
 	$(BIN)/ticket-dq materialize --demo-clock
+	$(BIN)/ticket-dq report
 
 # The Dagster UI with sensors and schedules, on loopback.
 dev: $(STAMP)

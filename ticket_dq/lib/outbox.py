@@ -325,4 +325,13 @@ def summary_text(con: duckdb.DuckDBPyConnection) -> str:
     lines = ["Notifications (dq.notifications)   team   channel   sent  pending  failed  escalations  messages"]
     for team, channel, sent, pending, failed, esc, msgs in rows:
         lines.append(f"  {'':<32}{team:<6} {channel:<8} {sent:>6,} {pending:>8,} {failed:>7,} {esc:>12,} {msgs:>9,}")
+    waiting, groups, due = con.execute("""
+        SELECT coalesce(sum(n), 0), count(*), min(due) FROM (
+          SELECT group_key, count(*) AS n,
+                 greatest(min(created_at) + to_seconds(max(group_wait_s)), min(coalesce(next_attempt_at, created_at))) AS due
+          FROM dq.notifications WHERE status IN ('PENDING', 'RETRY') GROUP BY group_key)""").fetchall()[0]
+    if waiting:
+        # Pending is a state, not a failure: a digest waits for its group_wait, a failed send for its backoff.
+        lines.append(f"  {waiting:,} pending in {groups:,} digest(s), first due {due:%Y-%m-%d %H:%M:%S} "
+                     f"(group_wait / retry backoff); the dispatch sensor or the next run sends them then")
     return "\n".join(lines)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from ticket_dq.lib import outbox
+
 
 def _table_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     tables = con.execute(
@@ -59,4 +61,26 @@ def summary_text(con: duckdb.DuckDBPyConnection) -> str:
         lines.append(f"  {category:<34} {open_:>6,} {suppressed:>11,} {resolved:>9,} {total:>7,}")
     if not issues:
         lines.append("  (none)")
+    lines.append(outbox.summary_text(con))
+    if _exists(con, "dq.metrics_daily"):
+        lines.append(_metrics_text(con))
+    return "\n".join(lines)
+
+
+def _metrics_text(con: duckdb.DuckDBPyConnection) -> str:
+    rows = con.execute(
+        "SELECT metric_date, alerts, confirmed, false_positive, complaint_only, resolved, accuracy, recall, "
+        "closed_loop_rate, q_score, data_complaint_ratio FROM dq.metrics_daily ORDER BY metric_date"
+    ).fetchall()
+    lines = ["Metrics (dq.metrics_daily)   alerts confirmed  false+  compl.only resolved  accuracy recall  "
+             "closed  Q      data-compl."]
+
+    def f(v):
+        return "    –" if v is None else f"{v:.3f}"
+
+    for d, alerts, conf, fp, conly, res, acc, rec, clr, q, dcr in rows:
+        lines.append(f"  {str(d):<27}{alerts:>6} {conf:>9} {fp:>7} {conly:>11} {res:>8}  {f(acc):>8} {f(rec):>6} "
+                     f"{f(clr):>7} {f(q):>6} {f(dcr):>11}")
+    if not rows:
+        lines.append("  (no days with alerts or complaints yet)")
     return "\n".join(lines)

@@ -40,3 +40,16 @@ def test_report_default_path_and_day_without_metrics(isolated_env):
 def test_report_without_warehouse_says_so(isolated_env, capsys):
     assert cli.main(["report", "--date", "2026-03-09"]) == 2
     assert "no warehouse" in capsys.readouterr().out
+
+
+def test_report_without_date_writes_one_report_per_metric_day(isolated_env, capsys):
+    with warehouse.connect(settings.warehouse_path()) as con:
+        build_scenario(con)
+        complaints.link_complaints(con, NOW)
+        metrics.compute_daily(con, NOW)
+        days = [str(d) for (d,) in con.execute("SELECT metric_date FROM dq.metrics_daily ORDER BY 1").fetchall()]
+    assert days
+    assert cli.main(["report"]) == 0
+    written = sorted(p.name for p in (settings.warehouse_dir() / "reports").glob("report_*.html"))
+    assert written == [f"report_{d}.html" for d in days]
+    assert cli.main(["report", "--out", "x.html"]) == 2  # --out without --date is ambiguous
