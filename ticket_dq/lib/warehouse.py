@@ -133,7 +133,9 @@ SHARED_DDL = (
       impact_fen BIGINT,
       suppressed_by VARCHAR,         -- issue_id of the feed-level issue that inhibits this one
       detection_status VARCHAR,      -- OPEN | RESOLVED | SUPPRESSED, as detection alone sees it
-      status_changed_at TIMESTAMP
+      status_changed_at TIMESTAMP,
+      reopened_at TIMESTAMP,         -- last REOPENED (handler event or detection finding it again)
+      resolution_reason VARCHAR      -- "no longer detected" or the handler's resolution_code
     )""",
 )
 

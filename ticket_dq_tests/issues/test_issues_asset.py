@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from ticket_dq import settings
+from ticket_dq.defs.issues.assets import issue_events_rejected
 from ticket_dq.defs.issues.assets import issues as issues_asset
 from ticket_dq.defs.resources import build_resources
 from ticket_dq.lib import issues, warehouse
@@ -109,3 +110,27 @@ def test_issues_materialization_reports_counts_as_markdown(monkeypatch):
     meta = result.asset_materializations_for_node("dq__issues")[0].metadata
     assert meta["new_this_run"].value == 4
     assert "SUPPRESSED" in meta["by_status"].value and "ORDER_SHOW_CHANGED" in meta["by_category_status"].value
+
+
+def test_refused_handler_events_are_kept_with_the_reason(monkeypatch):
+    _write_candidates(EXTRA_FH)
+    _run(monkeypatch, T0)
+    ghost_id = issues.issue_id("SHOW_EXTRA", "FH", "11011004|2026-03-10 18:30")
+    events = (("2026-03-09 20:10:00", "FALSE_POSITIVE", 2), ("2026-03-09 20:20:00", "RESOLVED", 3),
+              ("2026-03-09 20:10:00", "FALSE_POSITIVE", 4))  # illegal after FALSE_POSITIVE; a duplicate
+    with warehouse.connect(settings.warehouse_path()) as con:
+        for ts, to, line in events:
+            con.execute("INSERT INTO raw.issue_events (event_ts, issue_id, to_status, handler, team, source, ingest_file, "
+                        "ingest_line, ingested_at) VALUES (?, ?, ?, 'h1', 'BD', 'internal', 'f.csv', ?, ?)",
+                        [ts, ghost_id, to, line, ts])
+    for _ in range(2):  # replaced in full: a re-run keeps the same rows
+        result = dg.materialize([issue_events_rejected], resources=build_resources())
+        assert result.success
+    with warehouse.connect(settings.warehouse_path(), read_only=True) as con:
+        rows = con.execute("SELECT to_status, reason_code, reason FROM dq.issue_events_rejected "
+                           "ORDER BY ingest_line").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("RESOLVED", "ILLEGAL_TRANSITION"), ("FALSE_POSITIVE", "DUPLICATE")]
+    assert rows[0][2].startswith("cannot go FALSE_POSITIVE -> RESOLVED")
+    meta = result.asset_materializations_for_node("dq__issue_events_rejected")[0].metadata
+    assert meta["dagster/row_count"].value == 2 and meta["events_applied"].value == 1
+    assert "ILLEGAL_TRANSITION" in meta["by_reason"].value

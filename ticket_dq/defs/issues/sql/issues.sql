@@ -1,5 +1,6 @@
 -- dq.issues: candidates of this run (TEMP cand_all) merged with the previous dq.issues and the
 -- handlers' status (TEMP handler_state). The brace placeholders are expressions from lib/issues.py.
+-- Warehouses created before these two columns joined lib/warehouse.py's DDL gain them here.
 ALTER TABLE dq.issues ADD COLUMN IF NOT EXISTS reopened_at TIMESTAMP;
 ALTER TABLE dq.issues ADD COLUMN IF NOT EXISTS resolution_reason VARCHAR;
 CREATE OR REPLACE TEMP TABLE det AS
