@@ -1,0 +1,208 @@
+"""The README's `make run`, driven through the `ticket-dq` CLI on a fresh landing area: simulate the
+demo, materialize, let the simulated handlers answer, materialize again, write the reports. Then the
+warehouse it leaves is held to the output contract (CONTRACT.md section 4), the properties BI tools
+and issue handlers rely on, and a further run with the same clock must change nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ticket_dq import cli
+from ticket_dq.lib import contract
+
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+OUTPUT_COLUMNS = {
+    "dq.issues": ["issue_id", "category", "rule", "severity", "team", "status", "source", "cinema_code",
+                  "business_date", "show_start_time", "order_id", "pickup_code", "affected_orders", "reason",
+                  "evidence", "first_detected_at", "last_detected_at", "resolved_at"],
+    "dq.notifications": ["notification_id", "issue_id", "channel", "recipient", "team", "status", "attempts",
+                         "sent_at", "error"],
+    "dq.metrics_daily": ["metric_date", "alerts", "confirmed", "false_positive", "complaint_only", "resolved",
+                         "accuracy", "recall", "closed_loop_rate", "q_score", "complaints_total",
+                         "complaints_data_related", "data_complaint_ratio"],
+    "meta.ingested_files": ["file", "feed", "source", "sha256", "snapshot_ts", "rows_manifest", "rows_ingested",
+                            "rows_quarantined", "status", "ingested_at"],
+}
+STATUSES = {"OPEN", "ACKNOWLEDGED", "CONFIRMED", "FALSE_POSITIVE", "RESOLVED", "SUPPRESSED"}
+SEVERITIES = {"P0", "P1", "P2", "P3"}
+TEAMS = {"RD", "PM", "BD", "OPS", "SALES", "CS"}
+
+
+def _cli(*argv: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = cli.main(list(argv))
+    assert rc == 0, f"ticket-dq {' '.join(argv)} exited {rc}:\n{out.getvalue()}"
+    return out.getvalue()
+
+
+def _snapshot(wh: Path) -> dict:
+    """What a re-run must not change: the ledger, raw row counts, issues and notifications."""
+    with duckdb.connect(str(wh), read_only=True) as con:
+        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+        return {
+            "ledger": q("SELECT file, sha256, status, rows_ingested, rows_quarantined FROM meta.ingested_files ORDER BY 1, 2"),
+            "raw": {t: q(f"SELECT count(*) FROM raw.{t}")[0][0] for t in contract.FEEDS},
+            "quarantine": q("SELECT count(*) FROM raw.quarantine")[0][0],
+            "issues": q("SELECT issue_id, status, severity, team, first_detected_at FROM dq.issues ORDER BY 1"),
+            "notifications": q("SELECT notification_id, status, attempts FROM dq.notifications ORDER BY 1"),
+            "metrics": q("SELECT * FROM dq.metrics_daily ORDER BY metric_date"),
+        }
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("make_run")
+    paths = {"landing": tmp / "landing", "warehouse": tmp / "warehouse" / "ticket_dq.duckdb",
+             "outbox": tmp / "outbox", "home": tmp / "dagster_home"}
+    paths["home"].mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TICKET_DQ_LANDING", str(paths["landing"]))
+        mp.setenv("TICKET_DQ_WAREHOUSE", str(paths["warehouse"]))
+        mp.setenv("TICKET_DQ_OUTBOX", str(paths["outbox"]))
+        mp.setenv("DAGSTER_HOME", str(paths["home"]))
+        for name in ("TICKET_DQ_NOW", "TICKET_DQ_ROUTES", "TICKET_DQ_SMTP_HOST", "TICKET_DQ_WEBHOOK_URL"):
+            mp.delenv(name, raising=False)
+        landing = str(paths["landing"])
+
+        def cmd(*argv):
+            # `make run` starts one process per command; `--demo-clock` pins the clock for its process only.
+            mp.delenv("TICKET_DQ_NOW", raising=False)
+            return _cli(*argv)
+
+        cmd("simulate", "demo", "--out", landing, "--if-empty")
+        cmd("materialize", "--demo-clock", "--quiet")
+        cmd("simulate", "handlers", "--landing", landing)
+        summary = cmd("materialize", "--demo-clock")
+        reports = cmd("report")
+        first = _snapshot(paths["warehouse"])
+        again = cmd("materialize", "--demo-clock")  # nothing new landed, same clock
+        second = _snapshot(paths["warehouse"])
+        handlers_again = cmd("simulate", "handlers", "--landing", landing)
+    yield {**paths, "summary": summary, "reports": reports, "first": first, "second": second,
+           "again": again, "handlers_again": handlers_again}
+
+
+@pytest.fixture
+def con(demo):
+    with duckdb.connect(str(demo["warehouse"]), read_only=True) as c:
+        yield c
+
+
+def _columns(con, table: str) -> list[str]:
+    schema, name = table.split(".")
+    return [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_schema = ? AND table_name = ?", [schema, name]).fetchall()]
+
+
+def test_output_tables_have_every_contract_column(con):
+    for table, wanted in OUTPUT_COLUMNS.items():
+        have = _columns(con, table)
+        assert [c for c in wanted if c not in have] == [], table
+    assert {"metric_date", "dimension", "value"} <= set(_columns(con, "dq.metrics_breakdown"))
+
+
+def test_issue_values_stay_inside_the_contract_and_ids_are_unique(con):
+    for col, allowed in (("category", set(contract.ISSUE_CATEGORIES)), ("status", STATUSES),
+                         ("severity", SEVERITIES), ("team", TEAMS)):
+        seen = {r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM dq.issues").fetchall()}
+        assert seen <= allowed, (col, seen - allowed)
+    assert con.execute("SELECT count(*) - count(DISTINCT issue_id) FROM dq.issues").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM dq.issues WHERE reason IS NULL OR reason = ''").fetchone()[0] == 0
+
+
+def test_the_demo_shows_issues_of_every_category(con):
+    seen = {r[0] for r in con.execute("SELECT DISTINCT category FROM dq.issues").fetchall()}
+    assert seen == set(contract.ISSUE_CATEGORIES)
+
+
+def test_no_unmasked_mobile_number_in_issues_notifications_exports_or_messages(demo, con):
+    for table in ("dq.issues", "dq.notifications"):
+        for col in _columns(con, table):
+            for (v,) in con.execute(f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM {table}").fetchall():
+                assert not (v and MOBILE.search(v)), f"{table}.{col} holds an unmasked mobile number"
+    # The raw orders do carry full numbers, so the check above can fail: prove it would.
+    assert con.execute("SELECT count(*) FROM raw.orders WHERE regexp_matches(mobile, '^1[3-9][0-9]{9}$')").fetchone()[0] > 0
+    messages = [p for p in Path(demo["outbox"]).rglob("*") if p.is_file()]
+    assert messages, "the file channel wrote no messages"
+    for p in messages:
+        assert not MOBILE.search(p.read_text(encoding="utf-8", errors="replace")), p
+    export = demo["warehouse"].parent / "export"
+    with duckdb.connect() as reader:
+        for name in ("issues", "notifications"):
+            rows = reader.execute(f"SELECT * FROM read_parquet('{export / name}.parquet')").fetchall()
+            assert not any(MOBILE.search(str(v)) for r in rows for v in r if v is not None)
+
+
+def test_every_delivered_file_is_conserved_and_recorded_once(con):
+    assert con.execute("SELECT count(*) FROM meta.ingested_files "
+                       "WHERE rows_manifest <> rows_ingested + rows_quarantined").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) - count(DISTINCT (feed, source, file, sha256)) "
+                       "FROM meta.ingested_files").fetchone()[0] == 0
+    feeds = {r[0] for r in con.execute("SELECT DISTINCT feed FROM meta.ingested_files").fetchall()}
+    assert feeds == set(contract.FEEDS)
+    # The demo's injected bad deliveries are in the ledger, not lost: rejected files and quarantined rows.
+    assert con.execute("SELECT count(*) FROM meta.ingested_files WHERE status = 'REJECTED'").fetchone()[0] > 0
+    assert con.execute("SELECT count(*) FROM raw.quarantine WHERE reason IS NULL OR reason = ''").fetchone()[0] == 0
+
+
+def test_daily_metrics_follow_their_formulas(con):
+    rows = con.execute("SELECT alerts, confirmed, complaint_only, resolved, accuracy, recall, closed_loop_rate, "
+                       "q_score, complaints_total, complaints_data_related, data_complaint_ratio "
+                       "FROM dq.metrics_daily").fetchall()
+    assert rows
+    for alerts, confirmed, c_only, resolved, acc, rec, clr, q, c_total, c_data, ratio in rows:
+        assert acc == (pytest.approx(confirmed / alerts) if alerts else None)
+        assert rec == (pytest.approx(confirmed / (confirmed + c_only)) if confirmed + c_only else None)
+        assert clr == (pytest.approx(resolved / confirmed) if confirmed else None)
+        if None not in (acc, rec, clr):
+            assert q == pytest.approx(0.3 * acc + 0.3 * rec + 0.4 * clr, abs=1e-9)
+        assert ratio == (pytest.approx(c_data / c_total) if c_total else None)
+    # The handlers answered, so the demo's day with alerts has a real score.
+    assert con.execute("SELECT count(*) FROM dq.metrics_daily WHERE q_score > 0 AND confirmed > 0").fetchone()[0] >= 1
+
+
+def test_routed_issues_reach_the_file_channel_and_suppressed_ones_never_do(con):
+    sent = con.execute("SELECT count(*) FROM dq.notifications WHERE status = 'SENT'").fetchone()[0]
+    assert sent > 0
+    assert con.execute("""SELECT count(*) FROM dq.notifications n JOIN dq.issues i USING (issue_id)
+                          WHERE i.status = 'SUPPRESSED'""").fetchone()[0] == 0
+    unrouted = con.execute("""SELECT count(*) FROM dq.issues i WHERE i.severity IN ('P0', 'P1')
+                              AND i.status <> 'SUPPRESSED'
+                              AND NOT EXISTS (SELECT 1 FROM dq.notifications n WHERE n.issue_id = i.issue_id)""").fetchone()[0]
+    assert unrouted == 0
+
+
+def test_every_raw_table_was_validated_and_results_stored(con):
+    validated = {r[0] for r in con.execute("SELECT DISTINCT asset FROM dq.validation_results").fetchall()}
+    assert {f"raw.{feed}" for feed in contract.FEEDS} <= validated, validated
+
+
+def test_summary_reports_and_exports_are_written(demo, con):
+    assert "holds for every file" in demo["summary"]
+    assert "Issues by category" in demo["summary"] and "Notifications (dq.notifications)" in demo["summary"]
+    assert "Metrics (dq.metrics_daily)" in demo["summary"]
+    days = [str(d) for (d,) in con.execute("SELECT metric_date FROM dq.metrics_daily ORDER BY 1").fetchall()]
+    reports = demo["warehouse"].parent / "reports"
+    assert sorted(p.name for p in reports.glob("report_*.html")) == [f"report_{d}.html" for d in days]
+    export = demo["warehouse"].parent / "export"
+    with duckdb.connect() as reader:  # a separate process-like reader: no lock on the warehouse needed
+        for name, table in (("issues", "dq.issues"), ("notifications", "dq.notifications"),
+                            ("metrics_daily", "dq.metrics_daily"), ("metrics_breakdown", "dq.metrics_breakdown")):
+            n = reader.execute(f"SELECT count(*) FROM read_parquet('{export / name}.parquet')").fetchone()[0]
+            assert n == con.execute(f"SELECT count(*) FROM {table}").fetchone()[0], name
+
+
+def test_a_rerun_with_nothing_new_changes_nothing(demo):
+    first, second = demo["first"], demo["second"]
+    for part in first:
+        assert first[part] == second[part], part
+    # The handlers have nothing new to say at the same clock: no second events file.
+    assert "0 new events" in demo["handlers_again"] and "nothing to deliver" in demo["handlers_again"]
