@@ -34,6 +34,7 @@ from ticket_dq.lib import complaints, contract
 W_ACCURACY, W_RECALL, W_CLOSED_LOOP = 0.3, 0.3, 0.4
 DAILY_TABLE = "dq.metrics_daily"
 BREAKDOWN_TABLE = "dq.metrics_breakdown"
+REJECTED_TABLE = "dq.issue_events_rejected"  # written by defs/issues (lifecycle replay)
 DIMENSIONS = ("category", "source", "team")
 
 _COUNT_COLS = """
@@ -76,10 +77,14 @@ WITH scope AS (  -- the alerts of the days being recomputed ($days NULL: every d
 ),
 ev AS (
   SELECT issue_id, event_ts, to_status
-  FROM raw.issue_events
+  FROM raw.issue_events e
   -- Every delivered event counts, whatever its event_ts: handler tools report facts, and a replayed
-  -- demo clock (TICKET_DQ_NOW) may lag the handlers' own clock (docs/evaluation.md).
+  -- demo clock (TICKET_DQ_NOW) may lag the handlers' own clock (docs/evaluation.md) ...
   WHERE issue_id IN (SELECT issue_id FROM scope)
+  -- ... except the ones the lifecycle refused (e.g. CONFIRMED after FALSE_POSITIVE with no REOPENED),
+  -- so a verdict here is the verdict dq.issues shows.
+    AND NOT EXISTS (SELECT 1 FROM _rejected_events r
+                    WHERE r.ingest_file = e.ingest_file AND r.ingest_line = e.ingest_line AND r.issue_id = e.issue_id)
   -- duplicate deliveries of one event count once
   QUALIFY row_number() OVER (PARTITION BY issue_id, event_ts, to_status ORDER BY ingested_at) = 1
 ),
@@ -233,6 +238,13 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def _prepare(con: duckdb.DuckDBPyConnection, now: datetime, days: list[date] | None) -> None:
     """Temp tables of the alerts (with review state) and complaints; alerts only of ``days`` (None: all)."""
+    # dq.issue_events_rejected belongs to the issues stage; until it exists nothing is filtered.
+    has_rejected = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'dq' "
+                               "AND table_name = ?", [REJECTED_TABLE.split(".")[1]]).fetchone()[0]
+    con.execute("CREATE OR REPLACE TEMP TABLE _rejected_events AS " + (
+        f"SELECT issue_id, ingest_file, ingest_line FROM {REJECTED_TABLE} WHERE ingest_file IS NOT NULL"
+        if has_rejected else
+        "SELECT NULL::VARCHAR AS issue_id, NULL::VARCHAR AS ingest_file, NULL::BIGINT AS ingest_line WHERE false"))
     con.execute(ALERT_STATE_SQL, {"now": now, "days": days})
     con.execute(COMPLAINT_DAY_SQL, {"now": now, "data_categories": list(contract.DATA_COMPLAINT_CATEGORIES)})
 

@@ -175,3 +175,19 @@ def test_late_complaint_recomputes_its_creation_day(con):
     d9 = daily(con)[D9]
     assert d9["complaint_only"] == 1 and d9["recall"] == 0.0 and d9["complaints_total"] == 1
 
+
+
+def test_events_the_lifecycle_refused_do_not_count_as_verdicts(con):
+    from ticket_dq.defs.issues.assets import save_rejected_events
+
+    build_scenario(con)
+    # I3 was marked FALSE_POSITIVE; a CONFIRMED with no REOPENED in between is an illegal transition.
+    add_event(con, "I3", "CONFIRMED", "2026-03-08 13:00:00")
+    run_all(con)
+    assert daily(con)[D8]["confirmed"] == 5  # before the replay has judged the events: latest verdict wins
+    save_rejected_events(con)
+    assert con.execute("SELECT reason_code FROM dq.issue_events_rejected WHERE issue_id = 'I3'").fetchall() == [
+        ("ILLEGAL_TRANSITION",)]
+    run_all(con)
+    d8 = daily(con)[D8]
+    assert (d8["confirmed"], d8["false_positive"]) == (4, 1)  # as dq.issues shows it: still a false positive

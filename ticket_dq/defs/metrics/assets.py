@@ -26,6 +26,7 @@ def _chart_file(name: str, png: bytes) -> dg.MetadataValue:
 ISSUES = dg.AssetKey(["dq", "issues"])
 RAW_COMPLAINTS = dg.AssetKey(["raw", "complaints"])
 RAW_ISSUE_EVENTS = dg.AssetKey(["raw", "issue_events"])
+REJECTED_EVENTS = dg.AssetKey(["dq", "issue_events_rejected"])
 
 
 class MetricsConfig(dg.Config):
@@ -62,7 +63,7 @@ def complaint_links(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 @dg.asset(
     key=METRICS_DAILY,
     group_name=GROUP,
-    deps=[COMPLAINT_LINKS, ISSUES, RAW_ISSUE_EVENTS, RAW_COMPLAINTS],
+    deps=[COMPLAINT_LINKS, ISSUES, RAW_ISSUE_EVENTS, REJECTED_EVENTS, RAW_COMPLAINTS],
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
 )
@@ -90,7 +91,7 @@ def metrics_daily(context: dg.AssetExecutionContext, config: MetricsConfig,
 @dg.asset(
     key=METRICS_BREAKDOWN,
     group_name=GROUP,
-    deps=[COMPLAINT_LINKS, METRICS_DAILY, ISSUES, RAW_ISSUE_EVENTS],
+    deps=[COMPLAINT_LINKS, METRICS_DAILY, ISSUES, RAW_ISSUE_EVENTS, REJECTED_EVENTS],
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
 )
