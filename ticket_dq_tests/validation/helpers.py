@@ -37,7 +37,8 @@ def insert_rows(con, feed: str, rows: list[dict], *, source: str = "FH", file: s
     for i, row in enumerate(rows):
         values.append([row.get(c) for c, _ in f.raw_columns()]
                       + [source, file, i + 2, datetime(2026, 3, 8, 10, 5), run_id, extras])
-    con.executemany(f"INSERT INTO {f.table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", values)
+    if values:  # executemany refuses an empty parameter list
+        con.executemany(f"INSERT INTO {f.table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", values)
     return file
 
 

@@ -108,3 +108,23 @@ def test_quarantined_rows_become_row_parse_candidates_without_raw_text(isolated_
     assert ev["unexpected_count"] == 2  # whole-file rejections (no line) are feed-level, not row_parse
     assert [s["line"] for s in ev["sample_keys"]] == [5, 9]
     assert "1390000" not in rows[0][3]
+
+
+def test_a_run_with_no_new_rows_restates_the_latest_failures_instead_of_a_vacuous_pass():
+    rows = shows(8, i2={"sale_price_fen": 9000})
+    first = _evaluations(_materialize(rows))
+    assert first[PARTNER_SCHEDULE_RULES_VALID].passed is False
+    resources = {"warehouse": WarehouseResource(database=str(settings.warehouse_path()))}
+    # The same graph again, but the raw asset delivers nothing new this time.
+    again = dg.materialize(_graph([]), resources=resources, raise_on_error=False)
+    evals = _evaluations(again)
+    rules, keys = evals[PARTNER_SCHEDULE_RULES_VALID], evals[PARTNER_SCHEDULE_KEYS_VALID]
+    assert rules.passed is False and rules.severity == dg.AssetCheckSeverity.WARN
+    assert rules.description.startswith("no new rows; latest validation")
+    assert rules.metadata["unexpected_counts"].value["sale_gt_list"] == 1
+    assert "sale_gt_list" in rules.metadata["failing_expectations"].value
+    assert rules.metadata["restated_from_run"].value != again.run_id
+    assert keys.passed is True and keys.metadata["new_rows"].value == 0
+    with wh.connect(settings.warehouse_path()) as con:  # nothing re-stored: history holds real validations only
+        runs = con.execute("SELECT count(DISTINCT run_id) FROM dq.validation_results").fetchone()[0]
+    assert runs == 1

@@ -39,3 +39,22 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS dq")
     for ddl in DDL:
         con.execute(ddl)
+
+
+def latest_results(con: duckdb.DuckDBPyConnection, table: str, severity: str) -> dict | None:
+    """The most recent validation of ``table`` (one run, ``severity`` expectations), per expectation:
+    ``{"run_id", "validated_at", "rows": [(expectation, success, element_count, unexpected_count)]}``.
+    None when the table has never been validated. Used when a run has no new rows: the check then
+    restates what the latest delivered rows showed instead of reporting a vacuous pass."""
+    ensure_tables(con)
+    last = con.execute(
+        f"SELECT run_id, max(validated_at) FROM {RESULTS_TABLE} WHERE asset = ? "
+        "GROUP BY run_id ORDER BY 2 DESC, 1 DESC LIMIT 1", [table]).fetchall()
+    if not last:
+        return None
+    run_id, validated_at = last[0]
+    rows = con.execute(
+        f"""SELECT expectation, bool_and(success), sum(element_count)::BIGINT, sum(unexpected_count)::BIGINT
+            FROM {RESULTS_TABLE} WHERE asset = ? AND run_id = ? AND severity = ?
+            GROUP BY expectation ORDER BY expectation""", [table, run_id, severity]).fetchall()
+    return {"run_id": run_id, "validated_at": validated_at, "rows": rows}
