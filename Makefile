@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)
 export TICKET_DQ_LANDING ?= $(CURDIR)/data/landing
 export TICKET_DQ_WAREHOUSE ?= $(CURDIR)/data/warehouse/ticket_dq.duckdb
 
-.PHONY: venv run dev test bench clean
+.PHONY: venv browser run dev test bench clean
 
 venv: $(STAMP)
 
@@ -33,7 +33,17 @@ run: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download
+# needs the internet; the Debian package comes from the registry). Installed once, when missing.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then SUDO=; \
+	  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then SUDO=sudo; \
+	  else echo "make test needs Chromium for its browser tests: install the Debian package 'chromium'"; exit 1; fi; \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)

@@ -123,6 +123,7 @@ def test_a_run_with_no_new_rows_restates_the_latest_failures_instead_of_a_vacuou
     assert rules.description.startswith("no new rows; latest validation")
     assert rules.metadata["unexpected_counts"].value["sale_gt_list"] == 1
     assert "sale_gt_list" in rules.metadata["failing_expectations"].value
+    assert "show_code=S2" in rules.metadata["failing_expectations"].value  # sample keys, as stored
     assert rules.metadata["restated_from_run"].value != again.run_id
     assert keys.passed is True and keys.metadata["new_rows"].value == 0
     with wh.connect(settings.warehouse_path()) as con:  # nothing re-stored: history holds real validations only

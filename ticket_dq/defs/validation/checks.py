@@ -8,6 +8,7 @@ Both specs come from one GX run (one op), so a downstream asset that waits for t
 also sees the stored WARN results. The check writes dq.validation_results, hence pool="duckdb".
 """
 
+import json
 
 import dagster as dg
 
@@ -104,9 +105,11 @@ def _restated(outcome: SuiteOutcome, latest: dict, severity: str, check_name: st
     the data that is there failed (a vacuous "0/0 passed" would hide an open failure)."""
     rows = latest["rows"]
     failed = [r for r in rows if not r[1]]
-    lines = ["| expectation | unexpected | of rows |", "| --- | ---: | ---: |"]
-    lines += [f"| {name} | {unexpected if unexpected is not None else 'error'} | {elements} |"
-              for name, _, elements, unexpected in failed]
+    lines = ["| expectation | unexpected | of rows | sample keys |", "| --- | ---: | ---: | --- |"]
+    for name, _, elements, unexpected, samples in failed:
+        keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in json.loads(samples or "[]")[:3])
+        lines.append(f"| {name} | {unexpected if unexpected is not None else 'error'} | {elements} "
+                     f"| {keys.replace('|', '/')} |")
     return dg.AssetCheckResult(
         check_name=check_name, asset_key=asset_key(outcome.table), passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if severity == ERROR else dg.AssetCheckSeverity.WARN,
@@ -117,7 +120,7 @@ def _restated(outcome: SuiteOutcome, latest: dict, severity: str, check_name: st
             "restated_from_run": dg.MetadataValue.text(latest["run_id"]),
             "restated_validated_at": dg.MetadataValue.text(str(latest["validated_at"])),
             "success_percent": dg.MetadataValue.float(100.0 * (len(rows) - len(failed)) / len(rows) if rows else 100.0),
-            "unexpected_counts": dg.MetadataValue.json({name: unexpected for name, _, _, unexpected in rows}),
+            "unexpected_counts": dg.MetadataValue.json({r[0]: r[3] for r in rows}),
             "failing_expectations": dg.MetadataValue.md(
                 "\n".join(lines) if failed else "All expectations passed in the latest validation."),
         },

@@ -43,7 +43,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def latest_results(con: duckdb.DuckDBPyConnection, table: str, severity: str) -> dict | None:
     """The most recent validation of ``table`` (one run, ``severity`` expectations), per expectation:
-    ``{"run_id", "validated_at", "rows": [(expectation, success, element_count, unexpected_count)]}``.
+    ``{"run_id", "validated_at", "rows": [(expectation, success, element_count, unexpected_count, sample_keys)]}``
+    (sample_keys: a JSON text list of failing rows' keys, from one failing source x date, or None).
     None when the table has never been validated. Used when a run has no new rows: the check then
     restates what the latest delivered rows showed instead of reporting a vacuous pass."""
     ensure_tables(con)
@@ -54,7 +55,8 @@ def latest_results(con: duckdb.DuckDBPyConnection, table: str, severity: str) ->
         return None
     run_id, validated_at = last[0]
     rows = con.execute(
-        f"""SELECT expectation, bool_and(success), sum(element_count)::BIGINT, sum(unexpected_count)::BIGINT
+        f"""SELECT expectation, bool_and(success), sum(element_count)::BIGINT, sum(unexpected_count)::BIGINT,
+                   CAST(first(sample_keys ORDER BY source, business_date) FILTER (WHERE NOT success) AS VARCHAR)
             FROM {RESULTS_TABLE} WHERE asset = ? AND run_id = ? AND severity = ?
             GROUP BY expectation ORDER BY expectation""", [table, run_id, severity]).fetchall()
     return {"run_id": run_id, "validated_at": validated_at, "rows": rows}
