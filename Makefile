@@ -44,7 +44,8 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n 2 -q
+	# loadscope: a module-scoped fixture (the make-run demo) runs once, on one worker.
+	$(BIN)/python -m pytest -n 2 --dist loadscope -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -6,6 +6,6 @@ SELECT order_id, created_ts, s.* FROM (
                             'show_code': show_code, 'show_start_time': show_start_time, 'hall_name': hall_name,
                             'film_code': film_code, 'film_name': film_name, 'seats': seats,
                             'ticket_count': ticket_count, 'total_fen': total_fen, 'last_event_ts': event_ts},
-                           (event_ts, CASE status WHEN 'CREATED' THEN 0 WHEN 'PAID' THEN 1 ELSE 2 END)) AS s,
+                           (event_ts, CASE status WHEN 'CREATED' THEN 0 WHEN 'PAID' THEN 1 ELSE 2 END, status, ingest_file, ingest_line)) AS s,
          min(event_ts) AS created_ts
   FROM raw.orders WHERE order_id IS NOT NULL GROUP BY order_id);

@@ -9,8 +9,13 @@ WITH pc AS (
   FROM raw.pickup_codes WHERE pickup_code IS NOT NULL GROUP BY channel_partner, pickup_code, order_id
 ), live AS (SELECT * FROM pc WHERE status <> 'REVOKED'),
 dup AS (
-  SELECT channel_partner, pickup_code, arg_max(order_id, first_ts) AS order_id, list(order_id ORDER BY first_ts) AS orders,
-         any_value(cinema_code) AS cinema_code, any_value(show_start_time) AS show_start_time
+  -- The later order is reported, with its cinema and show. Bulk pushes give many codes one
+  -- allocation_ts, so ties are broken by order id: the issue must read the same on every run
+  -- (its show time decides whether customer service is told).
+  SELECT channel_partner, pickup_code, arg_max(order_id, (first_ts, order_id)) AS order_id,
+         list(order_id ORDER BY first_ts, order_id) AS orders,
+         arg_max(cinema_code, (first_ts, order_id)) AS cinema_code,
+         arg_max(show_start_time, (first_ts, order_id)) AS show_start_time
   FROM live GROUP BY ALL HAVING count(DISTINCT order_id) > 1
 ), inv AS (
   SELECT l.*, os.order_id IS NULL AS unknown,

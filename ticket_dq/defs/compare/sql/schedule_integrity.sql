@@ -6,8 +6,8 @@ CREATE OR REPLACE TABLE cand.schedule_integrity AS
 WITH live AS (SELECT * FROM cur.partner_schedule WHERE show_status <> 'CANCELLED'
               AND start_time >= CAST($now AS TIMESTAMP) - to_hours($integrity_lookback_h)),
 dup AS (
-  SELECT source, cinema_code, business_date, start_time, hall_key, film_key, any_value(hall_name) AS hall_name,
-         any_value(film_name) AS film_name, list(show_code ORDER BY show_code) AS show_codes
+  SELECT source, cinema_code, business_date, start_time, hall_key, film_key, min(hall_name) AS hall_name,
+         min(film_name) AS film_name, list(show_code ORDER BY show_code) AS show_codes
   FROM live GROUP BY source, cinema_code, business_date, start_time, hall_key, film_key HAVING count(*) > 1
 ), seq AS (
   SELECT *, lag(start_time) OVER w AS prev_start, lag(end_time) OVER w AS prev_end, lag(show_code) OVER w AS prev_code,

@@ -7,9 +7,10 @@ WITH seat AS (
   FROM cur.order_state LEFT JOIN hall_keys hk ON hk.hall_name = cur.order_state.hall_name
   WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND seats IS NOT NULL
 ), g AS (
-  SELECT cinema_code, show_start_time, hall_key, seat, any_value(hall_name) AS hall_name, any_value(film_name) AS film_name,
-         arg_max(order_id, created_ts) AS later_order, arg_max(partner_code, created_ts) AS partner_code,
-         list(order_id ORDER BY created_ts) AS orders, max(total_fen) AS impact
+  -- Ties (same created_ts) are broken by order id so the issue reads the same on every run.
+  SELECT cinema_code, show_start_time, hall_key, seat, min(hall_name) AS hall_name, min(film_name) AS film_name,
+         arg_max(order_id, (created_ts, order_id)) AS later_order, arg_max(partner_code, (created_ts, order_id)) AS partner_code,
+         list(order_id ORDER BY created_ts, order_id) AS orders, max(total_fen) AS impact
   FROM seat GROUP BY cinema_code, show_start_time, hall_key, seat HAVING count(DISTINCT order_id) > 1
 )
 SELECT 'SEAT_DOUBLE_SOLD' AS category, 'double_sold' AS rule, partner_code AS source, cinema_code,
