@@ -234,6 +234,9 @@ def test_the_dagster_ui_shows_every_raw_assets_checks_with_their_latest_result(d
            "TICKET_DQ_OUTBOX": str(demo["outbox"]), "DAGSTER_HOME": str(demo["home"])}
     with dagster_webserver(env, tmp_path / "webserver.log") as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # The UI may pop up its newsletter dialog at any moment; dismiss it whenever it covers an action.
+        page.add_locator_handler(page.get_by_text("Join the Dagster community"),
+                                 lambda: page.get_by_role("button", name="Skip").click())
         for feed in contract.FEEDS:
             keys, rules = f"{feed.upper()}_KEYS_VALID", f"{feed.upper()}_RULES_VALID"
             page.goto(f"{url}/assets/raw/{feed}?view=checks")
