@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import smtplib
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -59,6 +60,7 @@ class SmtpChannel:
     password: str | None = None
     sender: str = "ticket-dq@localhost"
     starttls: bool = False
+    cafile: str | None = None  # a private CA's PEM bundle; default: the system's trusted CAs
     timeout_s: float = 10.0
     type: str = "smtp"
 
@@ -70,7 +72,9 @@ class SmtpChannel:
             conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
             try:
                 if self.starttls:
-                    conn.starttls()
+                    # smtplib's default STARTTLS context checks no certificate; verify the server's
+                    # certificate and host name, or a man in the middle reads the digests.
+                    conn.starttls(context=ssl.create_default_context(cafile=self.cafile))
                 if self.user:
                     conn.login(self.user, self.password or "")
             except BaseException:
@@ -154,7 +158,8 @@ def channels_from_env(env: Callable[[str], str | None] | None = None) -> dict:
             host=host, port=int(env("TICKET_DQ_SMTP_PORT") or 25), user=env("TICKET_DQ_SMTP_USER") or None,
             password=env("TICKET_DQ_SMTP_PASSWORD") or None,
             sender=env("TICKET_DQ_SMTP_FROM") or "ticket-dq@localhost",
-            starttls=(env("TICKET_DQ_SMTP_STARTTLS") or "").lower() in ("1", "true", "yes"))
+            starttls=(env("TICKET_DQ_SMTP_STARTTLS") or "").lower() in ("1", "true", "yes"),
+            cafile=env("TICKET_DQ_SMTP_CAFILE") or None)
     url = env("TICKET_DQ_WEBHOOK_URL")
     if url:
         out["webhook"] = WebhookChannel(url=url, fmt=(env("TICKET_DQ_WEBHOOK_FORMAT") or "slack").lower())

@@ -6,8 +6,10 @@ import email
 import email.policy
 import json
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
@@ -32,7 +34,9 @@ class _Collect:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1:<port>; ``messages`` holds what it accepted."""
 
-    def __init__(self, port: int | None = None, credentials: tuple[str, str] | None = None):
+    def __init__(self, port: int | None = None, credentials: tuple[str, str] | None = None,
+                 tls: tuple[Path, Path] | None = None):
+        """``tls=(certfile, keyfile)``: offer STARTTLS with that certificate and refuse mail without it."""
         self.port = port or free_port()
         self.handler = _Collect()
         self.logins: list[str] = []
@@ -48,6 +52,10 @@ class SmtpServer:
             # LOGIN excluded: after a refused LOGIN, smtplib and aiosmtpd wait on each other until timeout.
             kwargs = {"authenticator": check, "auth_required": True, "auth_require_tls": False,
                       "auth_exclude_mechanism": ["LOGIN"]}
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*map(str, tls))
+            kwargs |= {"tls_context": context, "require_starttls": True}
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     @property
@@ -97,3 +105,30 @@ class WebhookServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 / localhost signed by itself (cert.pem doubles as the CA file)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    certfile, keyfile = folder / "cert.pem", folder / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return certfile, keyfile

@@ -10,7 +10,7 @@ import pytest
 from ticket_dq import settings
 from ticket_dq.lib import channels, outbox, routing
 from ticket_dq_tests.routing.conftest import add_events, add_issue, add_order
-from ticket_dq_tests.routing.servers import SmtpServer, WebhookServer, free_port
+from ticket_dq_tests.routing.servers import SmtpServer, WebhookServer, free_port, self_signed_cert
 
 NOW = datetime(2026, 3, 8, 10, 5)
 UNMASKED = re.compile(r"(?<!\d)1\d{10}(?!\d)")
@@ -248,6 +248,34 @@ def test_smtp_login_uses_user_and_password_from_settings_and_bad_password_is_ret
         outbox.dispatch(con, channels.channels_from_env(good.get), NOW + timedelta(minutes=2))
     assert smtp.logins == ["dq-bot"] and len(smtp.messages) == 2  # bd@ and bd2@
     assert outbox.status_counts(con) == {"SENT": 2}
+
+
+def test_starttls_verifies_the_servers_certificate_before_sending(con, cfg, tmp_path):
+    add_issue(con, "S1")
+    certfile, keyfile = self_signed_cert(tmp_path)
+    with SmtpServer(credentials=("dq-bot", "s3cret"), tls=(certfile, keyfile)) as smtp:
+        env = {"TICKET_DQ_SMTP_HOST": "127.0.0.1", "TICKET_DQ_SMTP_PORT": str(smtp.port),
+               "TICKET_DQ_SMTP_USER": "dq-bot", "TICKET_DQ_SMTP_PASSWORD": "s3cret", "TICKET_DQ_SMTP_STARTTLS": "1"}
+        # A certificate nobody we trust signed: nothing is sent (no password over an unverified channel).
+        res = outbox.run_cycle(con, cfg, channels.channels_from_env(env.get), NOW)
+        assert res["dispatch"]["messages_failed"] == 1 and not smtp.messages and not smtp.logins
+        error = con.execute("SELECT any_value(error) FROM dq.notifications WHERE error IS NOT NULL").fetchall()[0][0]
+        assert "CERTIFICATE_VERIFY_FAILED" in error
+        # Trusting the server's CA (TICKET_DQ_SMTP_CAFILE): the retry goes through STARTTLS and AUTH.
+        trusted = {**env, "TICKET_DQ_SMTP_CAFILE": str(certfile)}
+        outbox.dispatch(con, channels.channels_from_env(trusted.get), NOW + timedelta(minutes=2))
+    assert smtp.logins == ["dq-bot"] and len(smtp.messages) == 2
+    assert outbox.status_counts(con) == {"SENT": 2}
+
+
+def test_plain_smtp_is_refused_by_a_server_that_requires_starttls(con, cfg, tmp_path):
+    add_issue(con, "S1")
+    with SmtpServer(tls=self_signed_cert(tmp_path)) as smtp:
+        env = {"TICKET_DQ_SMTP_HOST": "127.0.0.1", "TICKET_DQ_SMTP_PORT": str(smtp.port)}
+        res = outbox.run_cycle(con, cfg, channels.channels_from_env(env.get), NOW)
+    assert res["dispatch"]["messages_failed"] == 1 and not smtp.messages
+    counts = outbox.status_counts(con)  # the broken channel is not tried again within the same cycle
+    assert counts.get("RETRY", 0) >= 1 and "SENT" not in counts
 
 
 def test_summary_lists_notifications_by_team_channel_and_status(con, tmp_path):

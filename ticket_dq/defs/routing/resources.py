@@ -2,7 +2,7 @@
 (the SMTP password) stay environment references and never land in run config or the UI.
 
 A channel is enabled only when its variable is set when the code location loads (``file`` is
-always on): TICKET_DQ_SMTP_HOST / _PORT / _USER / _PASSWORD / _FROM / _STARTTLS, TICKET_DQ_WEBHOOK_URL
+always on): TICKET_DQ_SMTP_HOST / _PORT / _USER / _PASSWORD / _FROM / _STARTTLS / _CAFILE, TICKET_DQ_WEBHOOK_URL
 / _FORMAT. Unset variables are simply not wired, so a location without SMTP loads and runs.
 """
 
@@ -14,7 +14,8 @@ from ticket_dq.lib import channels as channels_lib
 ENV_FIELDS = {
     "smtp_host": "TICKET_DQ_SMTP_HOST", "smtp_port": "TICKET_DQ_SMTP_PORT", "smtp_user": "TICKET_DQ_SMTP_USER",
     "smtp_password": "TICKET_DQ_SMTP_PASSWORD", "smtp_from": "TICKET_DQ_SMTP_FROM",
-    "smtp_starttls": "TICKET_DQ_SMTP_STARTTLS", "webhook_url": "TICKET_DQ_WEBHOOK_URL",
+    "smtp_starttls": "TICKET_DQ_SMTP_STARTTLS", "smtp_cafile": "TICKET_DQ_SMTP_CAFILE",
+    "webhook_url": "TICKET_DQ_WEBHOOK_URL",
     "webhook_format": "TICKET_DQ_WEBHOOK_FORMAT",
 }
 
@@ -27,6 +28,7 @@ class NotifierResource(dg.ConfigurableResource):
     smtp_password: str = ""
     smtp_from: str = ""
     smtp_starttls: str = ""
+    smtp_cafile: str = ""
     webhook_url: str = ""
     webhook_format: str = ""
 
