@@ -47,3 +47,14 @@ def test_every_raw_table_has_key_and_rule_checks_and_key_checks_block():
     # Bad keys cause false alerts downstream: every KEYS check blocks, no RULES check does.
     assert blocking == {spec.name for spec in specs if spec.name.endswith("_KEYS_VALID")}
     assert {f"{feed.upper()}_KEYS_VALID" for feed in contract.FEEDS} <= blocking
+
+
+def test_what_must_run_unattended_is_on_by_default():
+    defs = build_defs()
+    sensors = {s.name: s for s in defs.sensors}
+    schedules = {s.name: s for s in defs.schedules}
+    # Eager automation carries an ingestion on to issues and notifications; feed health notices silence.
+    assert sensors["default_automation_condition_sensor"].default_status == dg.DefaultSensorStatus.RUNNING
+    assert schedules["feed_health_every_15_min"].default_status == dg.DefaultScheduleStatus.RUNNING
+    for name in ("landing_sensor", "routing_sensor", "escalation_sensor", "metrics_on_new_feedback"):
+        assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING, name

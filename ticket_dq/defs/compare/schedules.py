@@ -9,4 +9,6 @@ FEED_HEALTH_EVERY_15_MIN = dg.ScheduleDefinition(
     execution_timezone="Asia/Shanghai",
     target=dg.AssetSelection.assets(["cand", "feed_health"], ["dq", "issues"]),
     description="Re-evaluate FEED_LATE / FEED_PARTIAL / FEED_VOLUME_DROP and merge into dq.issues every 15 minutes.",
+    # On by default: it is the only thing that notices a partner that has gone silent.
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
