@@ -18,7 +18,11 @@ from ticket_dq.lib import matching, warehouse
 
 SQL = Path(__file__).parent / "sql"
 GROUP = "compare"
-EAGER = dg.AutomationCondition.eager()
+# Eager, except while a parent's blocking check (a *_KEYS_VALID failure) says its keys are bad: inside
+# one run blocking=True stops downstream, but the automation sensor starts its own runs, so the same
+# rule is stated here (bad keys would raise false alerts in every comparison).
+EAGER = dg.AutomationCondition.eager() & ~dg.AutomationCondition.any_deps_match(
+    dg.AutomationCondition.any_checks_match(dg.AutomationCondition.check_failed(), blocking_only=True))
 
 
 def raw(name: str) -> dg.AssetKey:
@@ -160,9 +164,10 @@ def order_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 # ---- comparisons (issue candidates) ------------------------------------------------------------------------
 
-def _candidate_asset(table: str, scripts: tuple[str, ...], deps: list, doc: str):
+def _candidate_asset(table: str, scripts: tuple[str, ...], deps: list, doc: str,
+                     automation: dg.AutomationCondition = EAGER):
     @dg.asset(key=["cand", table], group_name=GROUP, pool=DUCKDB_POOL,
-              automation_condition=EAGER, deps=deps, description=doc)
+              automation_condition=automation, deps=deps, description=doc)
     def _asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
             run(con, *scripts)
@@ -179,7 +184,9 @@ feed_health = _candidate_asset(
     "Feed health candidates per source and business date: FEED_LATE (no delivery within the SLA before "
     "now: partners 90 min, platforms 180 min), FEED_PARTIAL (rejected deliveries in the ledger), "
     "FEED_VOLUME_DROP (a partner snapshot below half its recent baseline). Also runs on a schedule: "
-    "a silent partner sends nothing to trigger it.")
+    "a silent partner sends nothing to trigger it.",
+    # Reads the ledger and row counts, not keys: a failed key check must not silence feed health.
+    automation=dg.AutomationCondition.eager())
 unmapped_entity = _candidate_asset(
     "unmapped_entity", ("unmapped_entity",), [MAP_CINEMA, MAP_FILM, CUR_COMPETITOR],
     "UNMAPPED_ENTITY candidates: platform cinemas (and films) in the current crawls that neither the alias "
