@@ -383,6 +383,19 @@ class Simulator:
                     return h
             return -1
 
+        swap_hall: dict[int, int] = {}
+
+        def reserve_hall(i: int) -> bool:
+            """Pick show i's free hall and reserve that hall-day now. ``take`` tests every candidate before
+            any is used, so choosing the hall only afterwards let two shows of one cinema-day claim the same
+            free hall; the second then found none (-1: a partner row with no hall, truth naming hall_no[-1])."""
+            h = free_hall(i, start[i], end[i])
+            if h < 0:
+                return False
+            swap_hall[i] = h
+            used_hd.add(h * 1000 + int(bday[i]))
+            return True
+
         def onset() -> int:
             return int(self.now - rng.integers(4 * HOUR, 6 * HOUR))
 
@@ -430,11 +443,10 @@ class Simulator:
             rec("fault", "SHOW_TIME_MISMATCH", "time_shift", i, PLATFORMS[q],
                 platform_start=self.ts(c["pl_start"][i]), true_start=self.ts(start[i]))
         # SHOW_HALL_MISMATCH: partner puts the show into another (idle) hall
-        for i in take(n, lambda i: free_hall(i, start[i], end[i]) >= 0):
-            h = free_hall(i, start[i], end[i])
+        for i in take(n, reserve_hall):
+            h = swap_hall[i]
             c["pf_ts"][i] = onset()
             c["pf_hall"][i] = h
-            used_hd.add(h * 1000 + int(bday[i]))
             rec("fault", "SHOW_HALL_MISMATCH", "hall_swap", i, pcode[self._partner(i)],
                 partner_hall_no=int(hall_no[h]), true_hall_no=int(hall_no[hall[i]]))
         # SHOW_FILM_MISMATCH: partner lists another film of no longer duration
@@ -463,17 +475,24 @@ class Simulator:
         # real changes after sale (ORDER_SHOW_CHANGED rows come once orders exist)
         self.changed: list[tuple[int, str]] = []
         kinds = ["time_shift", "hall_swap", "film_swap"]
-        for j, i in enumerate(take(n, lambda i: last[i] and free_hall(i, start[i], end[i]) >= 0
-                                   and self._other_film(int(fv[i])) >= 0)):
+        accepted = [0]
+
+        def change_ok(i: int) -> bool:  # the j-th accepted show gets kinds[j % 3]; only a hall swap takes a hall
+            if not (last[i] and free_hall(i, start[i], end[i]) >= 0 and self._other_film(int(fv[i])) >= 0):
+                return False
+            if kinds[accepted[0] % 3] == "hall_swap":
+                reserve_hall(i)
+            accepted[0] += 1
+            return True
+
+        for j, i in enumerate(take(n, change_ok)):
             kind = kinds[j % 3]
             c["ch_ts"][i] = int(self.now - rng.integers(CHANGE_MIN_AGE, 10 * HOUR))
             c["forced"][i] = 1
             if kind == "time_shift":
                 c["ch_start"][i] = start[i] + (later_shift(i) or 30 * MIN)
             elif kind == "hall_swap":
-                h = free_hall(i, start[i], end[i])
-                c["ch_hall"][i] = h
-                used_hd.add(h * 1000 + int(bday[i]))
+                c["ch_hall"][i] = swap_hall[i]
             else:
                 c["ch_fv"][i] = self._other_film(int(fv[i]))
             self.changed.append((i, kind))

@@ -417,3 +417,30 @@ def test_unmapped_platform_cinemas_have_no_alias_and_share_no_brand_or_place_wit
             assert not name.startswith(brand)
             place = ref_name[ref_name.index("(") + 1 + len(det["city"]):-2]  # 万达影城(北京CBD店) -> CBD
             assert place not in name
+
+
+@pytest.mark.parametrize("seed", [3, 9])
+def test_hall_swaps_crowded_into_few_cinemas_each_get_their_own_real_free_hall(tmp_path, seed):
+    # Many hall swaps per cinema-day (a national day has ~1 200 per class): two swaps of one cinema-day
+    # must not claim the same free hall, else the second found none and rendered a partner row with
+    # no hall (while the truth named hall_no[-1]) -- 21 SHOW_HALL_MISMATCH and 3 ORDER_SHOW_CHANGED
+    # "misses" on the national day were exactly that.
+    # (before the fix each of these seeds rendered one partner row without a hall)
+    generate(tmp_path, SimConfig(cinemas=300, days=1, seed=seed, fault_rate=0.5, snapshots_per_day=1,
+                                 crawls_per_day=1))
+    truth = pl.read_csv(tmp_path / "_truth" / "faults.csv", infer_schema=False)
+    swaps = truth.filter(pl.col("category") == "SHOW_HALL_MISMATCH")
+    assert swaps.height >= 20
+    for d in swaps["detail"]:
+        x = json.loads(d)
+        assert x["partner_hall_no"] != x["true_hall_no"], x
+    for d in truth.filter((pl.col("category") == "ORDER_SHOW_CHANGED") & (pl.col("rule") == "hall_swap"))["detail"]:
+        x = json.loads(d)
+        assert x["new_hall"] != x["old_hall"], x
+    for f in (tmp_path / "partner_schedule").rglob("*.csv"):
+        src = f.parts[-3]
+        rows = list(csv.DictReader(io.StringIO(f.read_bytes().decode(ENCODING[src]))))
+        assert rows and all(r["hall_name"] and r["hall_code"] and r["seat_total"] for r in rows), f
+    # every hall-day carries at most one swapped-in show
+    keys = [(c, b, json.loads(d)["partner_hall_no"]) for d, c, b in swaps.select("detail", "cinema_code", "business_date").iter_rows()]
+    assert len(keys) == len(set(keys))
