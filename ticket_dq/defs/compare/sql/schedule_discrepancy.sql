@@ -4,7 +4,11 @@
 --   L1  same cinema + date, start within $time_tol_min, and same hall or same film;
 --   L2  leftovers with same cinema + date + hall + film, start within $max_shift_min (a moved show).
 -- Majority decides who is wrong: the partner when every covering platform (>= 2) disagrees with it,
--- a platform when it disagrees with the partner and another platform that agree.
+-- a platform when it disagrees with the partner and another platform that agree. When only one
+-- platform has an opinion on a show (the only one covering the cinema, or the other lacks the show)
+-- and it contradicts the partner's time, hall or film, that is raised too (rule *_single_platform,
+-- source = the partner, the reason says it is unconfirmed) rather than dropped for want of a majority.
+-- A single platform's silence (no counterpart at all) is not enough for SHOW_EXTRA.
 -- Incremental: when only partner snapshots changed since the last evaluation, only those partners'
 -- cinemas are re-evaluated (their rows replaced); a new platform crawl re-evaluates everything.
 CREATE TABLE IF NOT EXISTS cur.schedule_discrepancy_inputs (feed VARCHAR, source VARCHAR, file VARCHAR);
@@ -89,7 +93,9 @@ CREATE OR REPLACE TEMP TABLE flagged AS
 SELECT * FROM per_show_all
 WHERE (n_cov >= 2 AND n_l1 = 0)
    OR (n_l1 >= 2 AND (n_hall_off = n_l1 OR n_film_off = n_l1 OR n_price_off = n_l1))
-   OR (n_agree >= 1 AND (n_l2 > 0 OR n_hall_off > 0 OR n_film_off > 0));
+   OR (n_agree >= 1 AND (n_l2 > 0 OR n_hall_off > 0 OR n_film_off > 0))
+   OR (n_l1 = 0 AND n_l2 = 1)
+   OR (n_l1 = 1 AND n_l2 = 0 AND (n_hall_off = 1 OR n_film_off = 1));
 CREATE OR REPLACE TEMP TABLE per_show AS
 SELECT f.*, v.platforms_view FROM flagged f
 JOIN (SELECT pid, json_group_object(platform, json_object('platform_start', c_start, 'hall_name', c_hall,
@@ -150,6 +156,22 @@ WITH base AS (
          format('{} prices the {} show of {} at cinema {} at {} yuan, far from what the platforms show.',
                 source, strftime(start_time, '%m-%d %H:%M'), film_name, cinema_code, round(total_fen / 100.0, 2))
   FROM base WHERE n_l1 >= 2 AND n_price_off = n_l1 AND n_hall_off = 0 AND n_film_off = 0
+  UNION ALL
+  -- one platform's word against the partner's: raised, marked unconfirmed
+  SELECT 'SHOW_TIME_MISMATCH', 'time_shift_single_platform', source, cinema_code, business_date, platform_start,
+         live_orders, live_fen, ev,
+         format('{} has {} in hall {} at cinema {} starting {}, but the only platform listing it has {} (unconfirmed: no second platform to compare).',
+                source, film_name, hall_name, cinema_code, strftime(start_time, '%m-%d %H:%M'),
+                strftime(platform_start, '%m-%d %H:%M'))
+  FROM base WHERE n_l1 = 0 AND n_l2 = 1
+  UNION ALL
+  SELECT CASE WHEN n_hall_off = 1 THEN 'SHOW_HALL_MISMATCH' ELSE 'SHOW_FILM_MISMATCH' END,
+         CASE WHEN n_hall_off = 1 THEN 'hall_swap_single_platform' ELSE 'film_swap_single_platform' END,
+         source, cinema_code, business_date, start_time, live_orders, live_fen, ev,
+         format('{} lists the {} show of {} at cinema {} in hall {}, but the only platform listing it has another {} (unconfirmed: no second platform to compare).',
+                source, strftime(start_time, '%m-%d %H:%M'), film_name, cinema_code, hall_name,
+                CASE WHEN n_hall_off = 1 THEN 'hall' ELSE 'film' END)
+  FROM base WHERE n_l1 = 1 AND n_l2 = 0 AND (n_hall_off = 1 OR n_film_off = 1)
 ), platform_faults AS (
   -- a platform that disagrees while the partner and at least one other platform agree
   SELECT CASE WHEN j.cid2 IS NOT NULL THEN 'SHOW_TIME_MISMATCH'
