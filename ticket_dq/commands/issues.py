@@ -143,17 +143,17 @@ def run_list(args) -> int:
         if arg:
             where.append(f"{col} IN (SELECT unnest($" + col + "))")
             params[col] = [v.strip().upper() for v in arg.split(",")]
-    sql = f"SELECT issue_id, severity, status, team, category, source, reason FROM ({_STATE_VIEW})"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY severity, first_detected_at DESC, issue_id LIMIT $limit"
-    params["limit"] = args.limit
-    rows = con.execute(sql, params).fetchall()
+    filtered = f"SELECT * FROM ({_STATE_VIEW})" + (" WHERE " + " AND ".join(where) if where else "")
+    matching = con.execute(f"SELECT count(*) FROM ({filtered})", params).fetchall()[0][0]
     total = con.execute(f"SELECT count(*) FROM ({_STATE_VIEW})").fetchall()[0][0]
+    rows = con.execute(f"SELECT issue_id, severity, status, team, category, source, reason FROM ({filtered}) "
+                       "ORDER BY severity, first_detected_at DESC, issue_id LIMIT $limit",
+                       {**params, "limit": args.limit}).fetchall()
+    print(f"{'issue_id':<28} {'sev':<3} {'status':<15} {'team':<6} {'category':<22} {'source':<12} reason")
     for r in rows:
         reason = (r[6] or "")[:70]
         print(f"{r[0]:<28} {r[1]:<3} {r[2]:<15} {r[3]:<6} {r[4]:<22} {r[5] or '-':<12} {reason}")
-    print(f"-- {len(rows)} shown of {total} issues")
+    print(f"-- {len(rows)} shown of {matching} matching ({total} issues in all)")
     return 0
 
 
