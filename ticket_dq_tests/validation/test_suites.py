@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -145,6 +146,18 @@ def test_data_docs_are_written_and_linked(con, isolated_env):
     page = out.docs_url[len("file://"):]
     html = open(page, encoding="utf-8").read()
     assert "raw_partner_schedule" in html
+
+
+def test_each_suite_keeps_its_data_docs_when_another_suite_renders(con, isolated_env):
+    docs = isolated_env["warehouse"].parent / "docs"
+    insert_rows(con, "partner_schedule", shows(5, i0={"sale_price_fen": 9000}))
+    first = run_suite(con, PARTNER_SCHEDULE, run_id="r1", validated_at=NOW, docs_dir=docs)
+    insert_rows(con, "orders", [dict(CLEAN_ORDER)], file="orders/FH/2026-03-08/o.csv")
+    second = run_suite(con, ORDERS, run_id="r2", validated_at=NOW, docs_dir=docs)
+    for out in (first, second):  # the partner page survives the orders build
+        assert open(unquote(urlparse(out.docs_url).path), encoding="utf-8").read()
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert PARTNER_SCHEDULE.name in index and ORDERS.name in index
 
 
 def test_schema_drift_and_rejected_files_are_reported(con):

@@ -12,7 +12,7 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +289,10 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, *, run_id: str, vali
     group_counts = {(s, d): int(n) for s, d, n in con.execute(
         f"SELECT source, feed_date, count(*) FROM {suite.view} GROUP BY ALL").fetchall()}
 
-    with gx_duckdb.ephemeral_context(con, docs_dir=str(docs_dir) if docs_dir else None) as (ctx, ds):
+    # Each suite renders into its own folder: a GX site build keeps only what its (ephemeral) context
+    # knows, so one shared folder would hold the last suite's pages only and break earlier links.
+    suite_docs = Path(docs_dir) / suite.name if docs_dir is not None else None
+    with gx_duckdb.ephemeral_context(con, docs_dir=str(suite_docs) if suite_docs else None) as (ctx, ds):
         asset = ds.add_table_asset(name=suite.name, table_name=suite.view)
         batch_def = asset.add_batch_definition_whole_table("batch")
         gx_suite = ctx.suites.add(gx.ExpectationSuite(name=suite.name))
@@ -310,10 +313,35 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, *, run_id: str, vali
             outcome.results.append(_map_result(con, suite, rule, er, total))
         order = {r.name: i for i, r in enumerate(suite.rules)}
         outcome.results.sort(key=lambda r: order[r.name])
-        if docs_dir is not None:
-            outcome.docs_url = _build_docs(ctx, result, Path(docs_dir))
+        if suite_docs is not None:
+            outcome.docs_url = _build_docs(ctx, result, suite_docs)
+            write_docs_index(Path(docs_dir))
     _store(con, suite, outcome, group_counts, validated_at)
     return outcome
+
+
+def write_docs_index(docs_dir: Path) -> Path:
+    """``<docs_dir>/index.html``: every suite's latest Data Docs, one line each (newest first)."""
+    rows = []
+    for site in sorted(p for p in docs_dir.iterdir() if p.is_dir() and (p / "index.html").is_file()):
+        pages = sorted(site.glob("validations/**/*.html"), key=lambda p: p.stat().st_mtime)
+        latest = pages[-1] if pages else site / "index.html"
+        stamp = datetime.fromtimestamp(latest.stat().st_mtime, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        rows.append((stamp, site.name, latest.relative_to(docs_dir).as_posix(), f"{site.name}/index.html"))
+    rows.sort(reverse=True)
+    items = "\n".join(f'<tr><td>{name}</td><td><a href="{page}">latest validation</a></td>'
+                      f'<td><a href="{index}">suite site</a></td><td>{stamp} (UTC)</td></tr>'
+                      for stamp, name, page, index in rows)
+    html = ("<!doctype html><meta charset='utf-8'><title>ticket_dq Data Docs</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}</style>"
+            "<h1>ticket_dq Data Docs</h1><p>Great Expectations results per suite; the history of every run "
+            "is in <code>dq.validation_results</code>.</p><table><tr><th>suite</th><th></th><th></th>"
+            f"<th>rendered</th></tr>{items}</table>")
+    index = docs_dir / "index.html"
+    tmp = docs_dir / ".index.html.tmp"
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(index)
+    return index
 
 
 def _build_docs(ctx, result, docs_dir: Path) -> str | None:
