@@ -132,6 +132,11 @@ def _mix64(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+# extra earlier partner deliveries carrying file faults when no earlier snapshot exists (national mode):
+# (partner, seconds before its last snapshot, purpose)
+NATIONAL_FILE_FAULTS = (("FH", 3 * HOUR, "partial"), ("DX", 4 * HOUR, "row_parse"), ("DX", 3 * HOUR, "volume_drop"))
+
+
 class Simulator:
     def __init__(self, cfg: SimConfig, out: Path):
         self.cfg = cfg
@@ -763,6 +768,16 @@ class Simulator:
             t = pick(source, times, day)
             if t is not None:
                 self.file_faults[(source, t)] = purpose
+        if not self.file_faults:
+            # National mode (one snapshot per partner): no earlier snapshot can carry a file fault, so a
+            # few extra earlier deliveries do -- one of each kind a national day should also show: FH a
+            # partial file (3 h before its last snapshot), DX a snapshot with malformed rows (4 h before:
+            # also the baseline) and one with a volume drop (3 h before). The latest snapshots stay clean.
+            for source, back, purpose in NATIONAL_FILE_FAULTS:
+                t = self.snap_times[source][-1] - back
+                if t >= cfg.sim_start_s and t not in self.snap_times[source]:
+                    self.snap_times[source] = sorted(self.snap_times[source] + [t])
+                    self.file_faults[(source, t)] = purpose
         # spurious one-snapshot changes: the second-to-last snapshot of the show's partner
         c = self.col
         for i in self.spurious:

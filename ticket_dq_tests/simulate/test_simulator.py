@@ -392,12 +392,17 @@ def test_streaming_in_cinema_chunks_writes_the_same_bytes_as_one_piece(tmp_path,
 
 def test_national_mode_one_snapshot_per_partner_and_the_late_partner_is_silent(tmp_path):
     sim = generate(tmp_path, SimConfig(cinemas=40, days=1, seed=9, snapshots_per_day=1, crawls_per_day=1))
-    assert all(p["snapshots"] == 1 for p in sim["partners"].values())
-    assert sim["faults"]["FEED_LATE"] == 1 and "FEED_PARTIAL" not in sim["faults"]
-    per_snapshot = sim["files"]["partner_schedule"]["rows"]
+    # one snapshot per partner, plus the extra earlier deliveries that carry the file faults
+    assert {k: p["snapshots"] for k, p in sim["partners"].items()} == {"FH": 2, "MTX": 1, "DX": 3, "JY": 1, "HX": 1}
+    assert sim["faults"]["FEED_LATE"] == 1
+    ms = manifests(tmp_path)
+    latest: dict[str, dict] = {}
+    for _, b in ms:
+        if b["feed"] == "partner_schedule" and b["snapshot_ts"] > latest.get(b["source"], {}).get("snapshot_ts", ""):
+            latest[b["source"]] = b
+    per_snapshot = sum(b["rows"] for b in latest.values())
     # ~30 shows per cinema and business day, three business days per snapshot set
     assert 40 * 3 * 20 <= per_snapshot <= 40 * 3 * 45
-    ms = manifests(tmp_path)
     assert {b["source"] for _, b in ms if b["feed"] == "partner_schedule"} == set(ENCODING)
 
 
@@ -444,3 +449,26 @@ def test_hall_swaps_crowded_into_few_cinemas_each_get_their_own_real_free_hall(t
     # every hall-day carries at most one swapped-in show
     keys = [(c, b, json.loads(d)["partner_hall_no"]) for d, c, b in swaps.select("detail", "cinema_code", "business_date").iter_rows()]
     assert len(keys) == len(set(keys))
+
+
+def test_national_mode_injects_a_partial_file_a_volume_drop_and_malformed_rows_in_earlier_snapshots(tmp_path):
+    sim = generate(tmp_path, SimConfig(cinemas=40, days=1, seed=9, snapshots_per_day=1, crawls_per_day=1))
+    truth = pl.read_csv(tmp_path / "_truth" / "faults.csv", infer_schema=False).filter(pl.col("kind") == "fault")
+    feed = {(r["category"], r["rule"], r["source"], r["business_date"])
+            for r in truth.filter(pl.col("category").str.starts_with("FEED_") | (pl.col("category") == "VALIDATION_FAILED"))
+            .iter_rows(named=True)}
+    assert feed == {("FEED_LATE", "silent", "JY", "2026-03-08"), ("FEED_PARTIAL", "manifest_mismatch", "FH", "2026-03-08"),
+                    ("FEED_VOLUME_DROP", "volume_drop", "DX", "2026-03-08"), ("VALIDATION_FAILED", "row_parse", "DX", "2026-03-08")}
+    assert sim["files"]["partner_schedule"]["partial"] == 1
+    details = {r["category"]: json.loads(r["detail"]) for r in truth.filter(pl.col("detail").str.contains('"file"')).iter_rows(named=True)}
+    files = {c: d["file"] for c, d in details.items()}
+    # the faulty files are earlier than each partner's latest (clean) snapshot
+    ms = {m: b for m, b in manifests(tmp_path) if b["feed"] == "partner_schedule"}
+    latest = {}
+    for b in ms.values():
+        latest[b["source"]] = max(latest.get(b["source"], ""), b["snapshot_ts"])
+    for c, f in files.items():
+        b = next(b for b in ms.values() if b["file"] == Path(f).name)
+        assert b["snapshot_ts"] < latest[b["source"]], (c, f)
+    assert details["FEED_VOLUME_DROP"]["rows"] <= 0.4 * details["FEED_VOLUME_DROP"]["usual_rows"]
+    assert len(details["VALIDATION_FAILED"]["rows"]) == 3
