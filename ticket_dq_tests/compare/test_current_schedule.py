@@ -84,3 +84,29 @@ def test_feed_health_flags_late_partner_and_volume_drop(monkeypatch):
     with warehouse.connect(settings.warehouse_path(), read_only=True) as con:
         rows = con.execute("SELECT category, source, CAST(business_date AS VARCHAR) FROM cand.feed_health ORDER BY 1, 2").fetchall()
     assert rows == [("FEED_LATE", "JY", DAY), ("FEED_VOLUME_DROP", "DX", DAY)]  # DX at 09:00 is within its SLA
+
+
+def test_feed_faults_superseded_by_a_later_complete_snapshot_do_not_inhibit(monkeypatch):
+    # DX: a volume drop at 08:00 then a complete snapshot at 09:00 (the current view is that one, so its
+    # show-level issues are real); MTX: the drop is its latest delivery (current view stale: inhibit);
+    # FH: a partial file at 08:30 followed by a complete 09:30 snapshot; HX: a partial file as its latest.
+    monkeypatch.setenv("TICKET_DQ_NOW", f"{DAY} 10:00:00")
+    with warehouse.connect(settings.warehouse_path()) as con:
+        _snapshot(con, "DX", f"{DAY} 07:00:00", FULL)
+        _snapshot(con, "DX", f"{DAY} 08:00:00", FULL[:1])
+        _snapshot(con, "DX", f"{DAY} 09:00:00", FULL)
+        _snapshot(con, "MTX", f"{DAY} 08:45:00", FULL)
+        _snapshot(con, "MTX", f"{DAY} 09:15:00", FULL[:1])
+        _snapshot(con, "FH", f"{DAY} 09:30:00", FULL)
+        _snapshot(con, "HX", f"{DAY} 09:00:00", FULL)
+        for src, ts in (("FH", "08:30:00"), ("HX", "09:30:00")):
+            con.execute("""INSERT INTO meta.ingested_files (file, feed, source, folder_date, stem, sha256, snapshot_ts,
+                             rows_manifest, rows_ingested, rows_quarantined, status, reason, ingested_at)
+                           VALUES (?, 'partner_schedule', ?, ?, ?, 'x', ?, 4, 0, 0, 'REJECTED', 'sha256 mismatch', ?)""",
+                        [f"partner_schedule/{src}/{DAY}/{src}_p.csv", src, DAY, f"{src}_p", f"{DAY} {ts}", f"{DAY} {ts}"])
+    _materialize(compare.feed_health)
+    with warehouse.connect(settings.warehouse_path(), read_only=True) as con:
+        rows = con.execute("""SELECT category, source, json_extract(evidence, '$.inhibits')::BOOLEAN FROM cand.feed_health
+                              WHERE category <> 'FEED_LATE' ORDER BY 1, 2""").fetchall()
+    assert rows == [("FEED_PARTIAL", "FH", False), ("FEED_PARTIAL", "HX", True),
+                    ("FEED_VOLUME_DROP", "DX", False), ("FEED_VOLUME_DROP", "MTX", True)]

@@ -134,3 +134,18 @@ def test_refused_handler_events_are_kept_with_the_reason(monkeypatch):
     meta = result.asset_materializations_for_node("dq__issue_events_rejected")[0].metadata
     assert meta["dagster/row_count"].value == 2 and meta["events_applied"].value == 1
     assert "ILLEGAL_TRANSITION" in meta["by_reason"].value
+
+
+def test_a_feed_fault_superseded_by_a_later_complete_snapshot_suppresses_nothing(monkeypatch):
+    # feed_health marks a volume drop / partial file that a later complete snapshot replaced as
+    # evidence.inhibits = false: the show-level issues of that later snapshot are real alerts.
+    stale = DROP_DX[:-1] + (json.dumps({"inhibits": False}),)
+    _write_candidates(stale, EXTRA_DX)
+    _run(monkeypatch, T0)
+    rows = _issues()
+    dx = rows[issues.issue_id("SHOW_EXTRA", "DX", "11011009|2026-03-10 19:00")]
+    assert dx["status"] == "OPEN" and dx["suppressed_by"] is None
+    assert rows[issues.issue_id("FEED_VOLUME_DROP", "DX", "2026-03-10")]["status"] == "OPEN"
+    _write_candidates(DROP_DX[:-1] + (json.dumps({"inhibits": True}),), EXTRA_DX)  # the drop is the latest again
+    _run(monkeypatch, T1)
+    assert _issues()[issues.issue_id("SHOW_EXTRA", "DX", "11011009|2026-03-10 19:00")]["status"] == "SUPPRESSED"

@@ -1,6 +1,11 @@
 -- cand.feed_health: FEED_LATE (no delivery within the source's SLA before $now), FEED_PARTIAL (ledger
 -- rows REJECTED: manifest/sha256 mismatch, undecodable file), FEED_VOLUME_DROP (a partner snapshot far
 -- below the partner's recent baseline). One row per source and business date.
+-- evidence.inhibits: whether the FEED_PARTIAL / FEED_VOLUME_DROP may suppress the source's show-level
+-- issues of that date (dq.issues). A faulty schedule snapshot or crawl that a later complete one of the
+-- same source has superseded no longer shapes the current schedule, so the show-level issues found on
+-- that later snapshot are real alerts (a national day: FH's 17:00 partial file must not hide what its
+-- 20:00 snapshot shows). Faulty files of other feeds (orders, codes: not snapshots) always inhibit.
 CREATE OR REPLACE TABLE cand.feed_health AS
 WITH last AS (
   SELECT feed, source, max(coalesce(snapshot_ts, ingested_at)) AS last_ts, count(*) AS files
@@ -11,12 +16,16 @@ WITH last AS (
                                                   THEN $partner_sla_min ELSE $platform_sla_min END)
 ), partial AS (
   SELECT feed, source, folder_date, list(file ORDER BY file) AS files, list(reason ORDER BY file) AS reasons,
-         sum(rows_manifest) AS rows_manifest
+         sum(rows_manifest) AS rows_manifest, max(snapshot_ts) AS last_ts
   FROM meta.ingested_files WHERE status = 'REJECTED' GROUP BY ALL
 ), drop_ AS (
   SELECT source, folder_date, list(file ORDER BY file) AS files, min(rows_ingested) AS rows_ingested,
-         max(baseline) AS baseline, min(snapshot_ts) AS snapshot_ts
+         max(baseline) AS baseline, min(snapshot_ts) AS snapshot_ts, max(snapshot_ts) AS last_ts
   FROM partner_snapshots WHERE NOT complete GROUP BY ALL
+), superseded AS (  -- complete snapshots / crawls: a later one replaces the faulty file as the current view
+  SELECT 'partner_schedule' AS feed, source, snapshot_ts FROM partner_snapshots WHERE complete
+  UNION ALL
+  SELECT feed, source, snapshot_ts FROM meta.ingested_files WHERE feed = 'competitor_schedule' AND status = 'INGESTED'
 )
 SELECT 'FEED_LATE' AS category, 'silent' AS rule, source, NULL::VARCHAR AS cinema_code,
        CAST(CAST($now AS TIMESTAMP) AS DATE) AS business_date, NULL::TIMESTAMP AS show_start_time,
@@ -32,12 +41,16 @@ SELECT 'FEED_PARTIAL', 'manifest_mismatch', source, NULL, folder_date, NULL, NUL
        strftime(folder_date, '%Y-%m-%d'),
        format('{} delivered {} {} file(s) for {} that could not be loaded (incomplete or corrupt delivery).',
               source, len(files), feed, strftime(folder_date, '%Y-%m-%d')),
-       json_object('feed', feed, 'files', files, 'reasons', reasons, 'rows_manifest', rows_manifest)
+       json_object('feed', feed, 'files', files, 'reasons', reasons, 'rows_manifest', rows_manifest, 'snapshot_ts', last_ts,
+                   'inhibits', NOT EXISTS (SELECT 1 FROM superseded s WHERE s.feed = partial.feed AND s.source = partial.source
+                                                                        AND s.snapshot_ts > partial.last_ts))
 FROM partial
 UNION ALL
 SELECT 'FEED_VOLUME_DROP', 'volume_drop', source, NULL, folder_date, NULL, NULL, NULL, NULL, NULL,
        strftime(folder_date, '%Y-%m-%d'),
        format('{} sent a schedule snapshot with only {} rows against a usual {}; it is not used as current.',
               source, rows_ingested, CAST(baseline AS BIGINT)),
-       json_object('files', files, 'rows', rows_ingested, 'baseline_rows', baseline, 'snapshot_ts', snapshot_ts)
+       json_object('files', files, 'rows', rows_ingested, 'baseline_rows', baseline, 'snapshot_ts', snapshot_ts,
+                   'inhibits', NOT EXISTS (SELECT 1 FROM superseded s WHERE s.feed = 'partner_schedule'
+                                                                        AND s.source = drop_.source AND s.snapshot_ts > drop_.last_ts))
 FROM drop_;

@@ -12,7 +12,9 @@ SELECT * EXCLUDE (rn) FROM (
 CREATE OR REPLACE TEMP TABLE det2 AS
 SELECT d.*, {severity} AS severity, {team} AS team,
        (SELECT min(f.issue_id) FROM det f WHERE f.category IN {inhibiting} AND f.source = d.source
-          AND f.business_date = d.business_date) AS suppressed_by_feed
+          AND f.business_date = d.business_date
+          -- a faulty snapshot a later complete one superseded no longer inhibits (feed_health.sql)
+          AND coalesce(TRY_CAST(json_extract_string(f.evidence, '$.inhibits') AS BOOLEAN), true)) AS suppressed_by_feed
 FROM det d;
 CREATE OR REPLACE TEMP TABLE merged AS
 WITH cur AS (
