@@ -13,12 +13,15 @@ WITH pc AS (
 ), rest AS (
   SELECT * FROM pc WHERE NOT EXISTS (
     SELECT 1 FROM alias WHERE alias.source = pc.source AND alias.source_cinema_id = pc.source_cinema_id)
+), rest_k AS (  -- each name normalised once, not once per (platform cinema, reference cinema) pair
+  SELECT source, source_cinema_id, city, dq_cinema_key(cinema_name, city) AS k FROM rest
+), ref_k AS (
+  SELECT cinema_code, city, dq_cinema_key(cinema_name, city) AS k FROM ref.cinemas
+  WHERE city IN (SELECT city FROM rest)
 ), scored AS (
   SELECT rest.*, r.cinema_code,
-         CASE WHEN dq_cinema_key(rest.cinema_name, rest.city) = dq_cinema_key(r.cinema_name, r.city) THEN 1.0
-              ELSE jaro_winkler_similarity(dq_cinema_key(rest.cinema_name, rest.city),
-                                           dq_cinema_key(r.cinema_name, r.city)) END AS confidence
-  FROM rest JOIN ref.cinemas r ON r.city = rest.city
+         CASE WHEN rest.k = r.k THEN 1.0 ELSE jaro_winkler_similarity(rest.k, r.k) END AS confidence
+  FROM rest_k rest JOIN ref_k r ON r.city = rest.city
   WHERE NOT EXISTS (SELECT 1 FROM ref.cinema_aliases a WHERE a.source = rest.source AND a.cinema_code = r.cinema_code)
 ), best AS (
   SELECT * FROM scored
