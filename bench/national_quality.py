@@ -175,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"dir": str(base)}
 
     if a.skip_simulate:
-        if not (landing / "_truth" / "sim.json").is_file():
-            print(f"--skip-simulate: no {landing}/_truth/sim.json", file=sys.stderr)
+        if not (landing / "_truth" / "sim.json").is_file() or not (landing / "partner_schedule").is_dir():
+            print(f"--skip-simulate: {landing} holds no simulated landing area (_truth/sim.json and feed folders)",
+                  file=sys.stderr)
             return 2
     else:
         shutil.rmtree(landing, ignore_errors=True)
