@@ -43,8 +43,8 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# loadscope: a module-scoped fixture (the make-run demo) runs once, on one worker.
 test: $(STAMP) browser
-	# loadscope: a module-scoped fixture (the make-run demo) runs once, on one worker.
 	$(BIN)/python -m pytest -n 2 --dist loadscope -q
 
 bench: $(STAMP)

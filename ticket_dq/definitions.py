@@ -18,9 +18,9 @@ def defs() -> dg.Definitions:
             # In-process: every writing step shares one DuckDB file behind a pool of 1, so separate
             # step processes buy no parallelism and cost ~1.5 s of start-up each (measured, README).
             executor=dg.in_process_executor,
-            # Runs the assets' AutomationCondition.eager(): a landing-sensor ingestion cascades to
-            # comparisons, issues, notifications, metrics and the export. On by default, or nothing
-            # downstream of ingestion happens in `make dev` until someone switches it on.
+            # Runs the assets' AutomationCondition.eager(): a landing-sensor ingestion cascades to the
+            # comparisons, dq.issues and the export (notifications and metrics follow their own
+            # sensors). On by default, or nothing below ingestion happens until someone switches it on.
             sensors=[dg.AutomationConditionSensorDefinition(
                 "default_automation_condition_sensor", target=dg.AssetSelection.all(),
                 default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30)],
