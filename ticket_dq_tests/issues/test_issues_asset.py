@@ -149,3 +149,30 @@ def test_a_feed_fault_superseded_by_a_later_complete_snapshot_suppresses_nothing
     _write_candidates(DROP_DX[:-1] + (json.dumps({"inhibits": True}),), EXTRA_DX)  # the drop is the latest again
     _run(monkeypatch, T1)
     assert _issues()[issues.issue_id("SHOW_EXTRA", "DX", "11011009|2026-03-10 19:00")]["status"] == "SUPPRESSED"
+
+
+def test_metrics_sensor_recomputes_the_detection_day_of_new_and_changed_issues(monkeypatch):
+    from ticket_dq.defs.metrics.sensors import metrics_on_new_feedback
+
+    _write_candidates(EXTRA_FH)
+    with dg.instance_for_test() as instance:
+        def run_at(now):
+            monkeypatch.setenv("TICKET_DQ_NOW", now)
+            assert dg.materialize([issues_asset], resources=build_resources(), instance=instance).success
+
+        ctx = dg.build_sensor_context(instance=instance)
+        run_at(T0)  # a new issue, first detected on 2026-03-09
+        request = metrics_on_new_feedback(ctx)
+        assert isinstance(request, dg.RunRequest)
+        assert request.run_config["ops"]["dq__metrics_daily"]["config"] == {"days": ["2026-03-09"], "ingest_run_ids": []}
+        assert request.tags["ticket_dq/trigger"] == "issues_changed"
+
+        run_at(T1)  # detected again, nothing countable changed: skipped, cursor moves on
+        ctx = dg.build_sensor_context(instance=instance, cursor=ctx.cursor)
+        assert isinstance(metrics_on_new_feedback(ctx), dg.SkipReason)
+
+        _write_candidates()  # the fault is gone: auto-resolved, which changes its detection day's counts
+        run_at(T2)
+        ctx = dg.build_sensor_context(instance=instance, cursor=ctx.cursor)
+        request = metrics_on_new_feedback(ctx)
+        assert request.run_config["ops"]["dq__metrics_daily"]["config"]["days"] == ["2026-03-09"]

@@ -68,6 +68,10 @@ def build_issues(con, now) -> dict:
         "resolved_now": q("SELECT count(*) FROM issues_next WHERE status = 'RESOLVED' AND prev_status IS DISTINCT FROM 'RESOLVED'")[0][0],
         "reopened": q("SELECT count(*) FROM issues_next WHERE status = 'OPEN' AND prev_status = 'RESOLVED'")[0][0],
         "total": q("SELECT count(*) FROM issues_next")[0][0],
+        # Metric days (an alert counts on its first-detection day) whose counts this run changed.
+        "metric_days": [str(r[0]) for r in q(
+            "SELECT DISTINCT CAST(first_detected_at AS DATE) FROM issues_next "
+            "WHERE is_new OR status IS DISTINCT FROM prev_status ORDER BY 1")],
     }
 
 
@@ -103,6 +107,8 @@ def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
         "open_by_severity": dg.MetadataValue.md(_md(("severity", "issues"), r["by_severity"])),
         "by_status": dg.MetadataValue.md(_md(("status", "issues"), r["by_status"])),
         "candidate_tables": dg.MetadataValue.json(r["tables"]),
+        # Read by the metrics sensor (it never opens the warehouse): the days to recompute.
+        "metric_days_touched": dg.MetadataValue.json(r["metric_days"]),
     })
 
 
