@@ -1,11 +1,13 @@
 -- cur.order_state: each order's state as of its latest event (events arrive late and out of order:
 -- ordered by event_ts, never by arrival). Shared by the order, seat, pickup and schedule comparisons.
+-- The aggregate picks only the winning event's rowid (a narrow arg_max); its fields are fetched by rowid
+-- afterwards: carrying a 12-field struct through arg_max over ~2 M events was 5x slower.
 CREATE OR REPLACE TABLE cur.order_state AS
-SELECT order_id, created_ts, s.* FROM (
-  SELECT order_id, arg_max({'status': status, 'partner_code': partner_code, 'cinema_code': cinema_code,
-                            'show_code': show_code, 'show_start_time': show_start_time, 'hall_name': hall_name,
-                            'film_code': film_code, 'film_name': film_name, 'seats': seats,
-                            'ticket_count': ticket_count, 'total_fen': total_fen, 'last_event_ts': event_ts},
-                           (event_ts, CASE status WHEN 'CREATED' THEN 0 WHEN 'PAID' THEN 1 ELSE 2 END, status, ingest_file, ingest_line)) AS s,
+WITH latest AS (
+  SELECT order_id, arg_max(rowid, (event_ts, CASE status WHEN 'CREATED' THEN 0 WHEN 'PAID' THEN 1 ELSE 2 END, status,
+                                   ingest_file, ingest_line)) AS rid,
          min(event_ts) AS created_ts
-  FROM raw.orders WHERE order_id IS NOT NULL GROUP BY order_id);
+  FROM raw.orders WHERE order_id IS NOT NULL GROUP BY order_id)
+SELECT l.order_id, l.created_ts, r.status, r.partner_code, r.cinema_code, r.show_code, r.show_start_time, r.hall_name,
+       r.film_code, r.film_name, r.seats, r.ticket_count, r.total_fen, r.event_ts AS last_event_ts
+FROM latest l JOIN raw.orders r ON r.rowid = l.rid;

@@ -30,12 +30,18 @@ SELECT DISTINCT cinema_code FROM cur.partner_schedule
 WHERE source IN (SELECT source FROM sd_changed WHERE feed = 'partner')
 UNION SELECT DISTINCT cinema_code FROM cand.schedule_discrepancy
 WHERE source IN (SELECT source FROM sd_changed WHERE feed = 'partner');
+-- Only the columns the rules and the evidence read (copying the whole wide schedules was the cost); the
+-- row ids are the tables' rowids (same order as a row_number() over the scan, without the serial window).
 CREATE OR REPLACE TEMP TABLE ps AS
-SELECT row_number() OVER () AS pid, * FROM cur.partner_schedule
+SELECT rowid AS pid, source, snapshot_ts, cinema_code, show_code, business_date, start_time, hall_name,
+       hall_key, film_name, film_key, total_fen
+FROM cur.partner_schedule
 WHERE show_status <> 'CANCELLED' AND start_time >= CAST($now AS TIMESTAMP)
   AND ((SELECT full_run FROM sd_mode) OR cinema_code IN (SELECT cinema_code FROM sd_scope));
 CREATE OR REPLACE TEMP TABLE cs AS
-SELECT row_number() OVER () AS cid, * FROM cur.competitor_schedule
+SELECT rowid AS cid, platform, cinema_code, business_date, start_ts, hall_name, hall_key, film_name,
+       film_key, price_fen
+FROM cur.competitor_schedule
 WHERE cinema_code IS NOT NULL AND start_ts >= CAST($now AS TIMESTAMP)
   AND ((SELECT full_run FROM sd_mode) OR cinema_code IN (SELECT cinema_code FROM sd_scope));
 -- a platform covers (cinema, date) when it lists any show there; partner of a cinema = who lists it
@@ -46,11 +52,11 @@ SELECT p.pid, c.cid, c.platform, abs(date_diff('second', p.start_time, c.start_t
        p.hall_key = c.hall_key AS hall_eq, p.film_key = c.film_key AS film_eq
 FROM ps p JOIN cs c ON c.cinema_code = p.cinema_code AND c.business_date = p.business_date AND c.hall_key = p.hall_key
 WHERE abs(date_diff('second', p.start_time, c.start_ts)) <= $time_tol_min * 60
-UNION
+UNION ALL -- pairs with the same hall came from the first join already
 SELECT p.pid, c.cid, c.platform, abs(date_diff('second', p.start_time, c.start_ts)) / 60.0,
        p.hall_key = c.hall_key, p.film_key = c.film_key
 FROM ps p JOIN cs c ON c.cinema_code = p.cinema_code AND c.business_date = p.business_date AND c.film_key = p.film_key
-WHERE abs(date_diff('second', p.start_time, c.start_ts)) <= $time_tol_min * 60;
+WHERE abs(date_diff('second', p.start_time, c.start_ts)) <= $time_tol_min * 60 AND c.hall_key IS DISTINCT FROM p.hall_key;
 CREATE OR REPLACE TEMP TABLE l1 AS
 SELECT * FROM (
   SELECT *, row_number() OVER (PARTITION BY pid, platform ORDER BY hall_eq::INT + film_eq::INT DESC, dmin, cid) AS rp,
@@ -88,7 +94,8 @@ SELECT pid, count(*) AS n_cov, count(cid1) AS n_l1, count(cid2) AS n_l2,
        count(*) FILTER (WHERE price_off) AS n_price_off,
        min(c_start) FILTER (WHERE cid2 IS NOT NULL) AS platform_start
 FROM judged GROUP BY pid;
--- evidence JSON only for shows some rule may flag (building it for every show is the costly part)
+-- evidence JSON only for shows some rule may flag (building it for every show is the costly part);
+-- platforms in name order, so the evidence reads the same on every run
 CREATE OR REPLACE TEMP TABLE flagged AS
 SELECT * FROM per_show_all
 WHERE (n_cov >= 2 AND n_l1 = 0)
@@ -98,8 +105,8 @@ WHERE (n_cov >= 2 AND n_l1 = 0)
    OR (n_l1 = 1 AND n_l2 = 0 AND (n_hall_off = 1 OR n_film_off = 1));
 CREATE OR REPLACE TEMP TABLE per_show AS
 SELECT f.*, v.platforms_view FROM flagged f
-JOIN (SELECT pid, json_group_object(platform, json_object('platform_start', c_start, 'hall_name', c_hall,
-                                    'film_name', c_film, 'price_fen', price_fen)) AS platforms_view
+JOIN (SELECT pid, to_json(map_from_entries(list({'k': platform, 'v': json_object('platform_start', c_start, 'hall_name', c_hall,
+                                    'film_name', c_film, 'price_fen', price_fen)} ORDER BY platform))) AS platforms_view
       FROM judged WHERE pid IN (SELECT pid FROM flagged) GROUP BY pid) v USING (pid);
 CREATE OR REPLACE TEMP TABLE show_orders AS
 SELECT cinema_code, show_code, count(*) AS live_orders, sum(total_fen) AS live_fen
@@ -109,8 +116,8 @@ CREATE OR REPLACE TEMP TABLE c_orphan AS
 SELECT * FROM cs WHERE cid NOT IN (SELECT cid FROM l1) AND cid NOT IN (SELECT cid FROM l2);
 CREATE OR REPLACE TEMP TABLE missing AS
 SELECT a.cinema_code, a.business_date, a.start_ts, a.hall_name, a.film_name, a.price_fen,
-       json_group_object(b.platform, json_object('start', b.start_ts, 'hall_name', b.hall_name, 'film_name', b.film_name,
-                                                'price_fen', b.price_fen)) AS platforms_view,
+       to_json(map_from_entries(list({'k': b.platform, 'v': json_object('start', b.start_ts, 'hall_name', b.hall_name,
+               'film_name', b.film_name, 'price_fen', b.price_fen)} ORDER BY b.platform))) AS platforms_view,
        count(DISTINCT b.platform) + 1 AS n_platforms
 FROM c_orphan a JOIN c_orphan b ON b.cinema_code = a.cinema_code AND b.business_date = a.business_date
   AND b.platform > a.platform AND b.hall_key = a.hall_key AND b.film_key = a.film_key
