@@ -1,10 +1,31 @@
 -- cand.schedule_integrity: within one partner's current schedule, SHOW_DUPLICATE (the same show - cinema,
 -- hall, film, start - under two or more show codes) and HALL_OVERLAP (a show starting before the previous
 -- show in the same hall has ended plus $cleaning_gap_min).
-CREATE OR REPLACE TABLE cand.schedule_integrity AS
 -- Shows that started more than $integrity_lookback_h hours ago are history: not worth an alert.
+-- Incremental: every finding lies within one partner's schedule, so when the knobs are unchanged and the
+-- clock has not gone back, only partners whose current snapshot changed are re-evaluated. The other
+-- partners' rows only age: moving the clock forward drops the shows that fell behind the lookback, i.e. a
+-- prefix of each hall's sequence, so a kept row stays exactly as a full evaluation would give it unless its
+-- show, or for HALL_OVERLAP the previous show it overlaps, is now behind the lookback; those are deleted.
+CREATE TABLE IF NOT EXISTS cur.schedule_integrity_inputs (source VARCHAR, file VARCHAR);
+CREATE TABLE IF NOT EXISTS cur.schedule_integrity_state (now TIMESTAMP, lookback_h INTEGER, cleaning_gap_min INTEGER);
+CREATE TABLE IF NOT EXISTS cand.schedule_integrity (
+  category VARCHAR, rule VARCHAR, source VARCHAR, cinema_code VARCHAR, business_date DATE, show_start_time TIMESTAMP,
+  order_id VARCHAR, pickup_code VARCHAR, affected_orders INTEGER, impact_fen BIGINT, business_key VARCHAR,
+  reason VARCHAR, evidence JSON);
+CREATE OR REPLACE TEMP TABLE si_inputs AS SELECT source, file FROM cur.partner_current_file;
+CREATE OR REPLACE TEMP TABLE si_changed AS
+SELECT source FROM ((SELECT * FROM si_inputs EXCEPT SELECT * FROM cur.schedule_integrity_inputs)
+                    UNION (SELECT * FROM cur.schedule_integrity_inputs EXCEPT SELECT * FROM si_inputs));
+CREATE OR REPLACE TEMP TABLE si_mode AS
+SELECT NOT EXISTS (SELECT 1 FROM cur.schedule_integrity_state
+                   WHERE now <= CAST($now AS TIMESTAMP) AND lookback_h = $integrity_lookback_h
+                     AND cleaning_gap_min = $cleaning_gap_min) AS full_run,
+       CAST($now AS TIMESTAMP) - to_hours($integrity_lookback_h) AS cutoff;
+CREATE OR REPLACE TEMP TABLE si_new AS
 WITH live AS (SELECT * FROM cur.partner_schedule WHERE show_status <> 'CANCELLED'
-              AND start_time >= CAST($now AS TIMESTAMP) - to_hours($integrity_lookback_h)),
+              AND start_time >= (SELECT cutoff FROM si_mode)
+              AND ((SELECT full_run FROM si_mode) OR source IN (SELECT source FROM si_changed))),
 dup AS (
   SELECT source, cinema_code, business_date, start_time, hall_key, film_key, min(hall_name) AS hall_name,
          min(film_name) AS film_name, list(show_code ORDER BY show_code) AS show_codes
@@ -12,7 +33,9 @@ dup AS (
 ), seq AS (
   SELECT *, lag(start_time) OVER w AS prev_start, lag(end_time) OVER w AS prev_end, lag(show_code) OVER w AS prev_code,
          lag(film_name) OVER w AS prev_film
-  FROM (SELECT DISTINCT ON (source, cinema_code, hall_key, start_time) * FROM live)
+  -- of shows sharing a hall and start, the lowest show code stands for them (the same on every run)
+  FROM (SELECT DISTINCT ON (source, cinema_code, hall_key, start_time) * FROM live
+        ORDER BY source, cinema_code, hall_key, start_time, show_code)
   WINDOW w AS (PARTITION BY source, cinema_code, hall_key ORDER BY start_time)
 )
 SELECT 'SHOW_DUPLICATE' AS category, 'two_codes' AS rule, source, cinema_code, business_date,
@@ -34,3 +57,13 @@ SELECT 'HALL_OVERLAP', 'overlap', source, cinema_code, business_date, start_time
                    'previous_show_code', prev_code, 'previous_start', prev_start, 'previous_end', prev_end,
                    'hall_name', hall_name))
 FROM seq WHERE prev_end IS NOT NULL AND start_time < prev_end + to_minutes($cleaning_gap_min);
+DELETE FROM cand.schedule_integrity
+WHERE (SELECT full_run FROM si_mode) OR source IN (SELECT source FROM si_changed)
+   OR show_start_time < (SELECT cutoff FROM si_mode)
+   OR (category = 'HALL_OVERLAP'
+       AND CAST(json_extract_string(evidence, '$.partner.previous_start') AS TIMESTAMP) < (SELECT cutoff FROM si_mode));
+INSERT INTO cand.schedule_integrity SELECT * FROM si_new;
+DELETE FROM cur.schedule_integrity_inputs;
+INSERT INTO cur.schedule_integrity_inputs SELECT * FROM si_inputs;
+DELETE FROM cur.schedule_integrity_state;
+INSERT INTO cur.schedule_integrity_state VALUES (CAST($now AS TIMESTAMP), $integrity_lookback_h, $cleaning_gap_min);
