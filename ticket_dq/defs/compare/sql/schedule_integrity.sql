@@ -23,19 +23,28 @@ SELECT NOT EXISTS (SELECT 1 FROM cur.schedule_integrity_state
                      AND cleaning_gap_min = $cleaning_gap_min) AS full_run,
        CAST($now AS TIMESTAMP) - to_hours($integrity_lookback_h) AS cutoff;
 CREATE OR REPLACE TEMP TABLE si_new AS
-WITH live AS (SELECT * FROM cur.partner_schedule WHERE show_status <> 'CANCELLED'
+WITH live AS (SELECT source, cinema_code, business_date, show_code, start_time, end_time, hall_key, hall_name,
+                     film_key, film_name
+              FROM cur.partner_schedule WHERE show_status <> 'CANCELLED'
               AND start_time >= (SELECT cutoff FROM si_mode)
               AND ((SELECT full_run FROM si_mode) OR source IN (SELECT source FROM si_changed))),
-dup AS (
-  SELECT source, cinema_code, business_date, start_time, hall_key, film_key, min(hall_name) AS hall_name,
+dup_key AS (  -- the few shows listed more than once, found with a bare count before lists are built
+  SELECT source, cinema_code, business_date, start_time, hall_key, film_key FROM live
+  GROUP BY source, cinema_code, business_date, start_time, hall_key, film_key HAVING count(*) > 1
+), dup AS (
+  SELECT l.source, l.cinema_code, l.business_date, l.start_time, l.hall_key, l.film_key, min(hall_name) AS hall_name,
          min(film_name) AS film_name, list(show_code ORDER BY show_code) AS show_codes
-  FROM live GROUP BY source, cinema_code, business_date, start_time, hall_key, film_key HAVING count(*) > 1
+  FROM live l SEMI JOIN dup_key k
+    ON k.source IS NOT DISTINCT FROM l.source AND k.cinema_code IS NOT DISTINCT FROM l.cinema_code
+   AND k.business_date IS NOT DISTINCT FROM l.business_date AND k.start_time = l.start_time
+   AND k.hall_key IS NOT DISTINCT FROM l.hall_key AND k.film_key IS NOT DISTINCT FROM l.film_key
+  GROUP BY l.source, l.cinema_code, l.business_date, l.start_time, l.hall_key, l.film_key
 ), seq AS (
   SELECT *, lag(start_time) OVER w AS prev_start, lag(end_time) OVER w AS prev_end, lag(show_code) OVER w AS prev_code,
          lag(film_name) OVER w AS prev_film
   -- of shows sharing a hall and start, the lowest show code stands for them (the same on every run)
-  FROM (SELECT DISTINCT ON (source, cinema_code, hall_key, start_time) * FROM live
-        ORDER BY source, cinema_code, hall_key, start_time, show_code)
+  FROM (SELECT * FROM live
+        QUALIFY row_number() OVER (PARTITION BY source, cinema_code, hall_key, start_time ORDER BY show_code) = 1)
   WINDOW w AS (PARTITION BY source, cinema_code, hall_key ORDER BY start_time)
 )
 SELECT 'SHOW_DUPLICATE' AS category, 'two_codes' AS rule, source, cinema_code, business_date,
