@@ -11,7 +11,12 @@
 -- A single platform's silence (no counterpart at all) is not enough for SHOW_EXTRA.
 -- Incremental: when only partner snapshots changed since the last evaluation, only those partners'
 -- cinemas are re-evaluated (their rows replaced); a new platform crawl re-evaluates everything.
+-- Everything here is judged per cinema, from its own rows at or after $now: so are re-evaluated too the
+-- cinemas where a partner or platform show started since the last evaluation (their input changed: a pair
+-- may break, a show may lose its counterpart); a clock gone back or changed tolerances mean a full run.
 CREATE TABLE IF NOT EXISTS cur.schedule_discrepancy_inputs (feed VARCHAR, source VARCHAR, file VARCHAR);
+CREATE TABLE IF NOT EXISTS cur.schedule_discrepancy_state (
+  now TIMESTAMP, time_tol_min INTEGER, max_shift_min INTEGER, price_tol DOUBLE);
 CREATE TABLE IF NOT EXISTS cand.schedule_discrepancy (
   category VARCHAR, rule VARCHAR, source VARCHAR, cinema_code VARCHAR, business_date DATE, show_start_time TIMESTAMP,
   order_id VARCHAR, pickup_code VARCHAR, affected_orders INTEGER, impact_fen BIGINT, business_key VARCHAR,
@@ -24,12 +29,20 @@ CREATE OR REPLACE TEMP TABLE sd_changed AS
 UNION (SELECT * FROM cur.schedule_discrepancy_inputs EXCEPT SELECT * FROM sd_inputs);
 CREATE OR REPLACE TEMP TABLE sd_mode AS
 SELECT (NOT EXISTS (SELECT 1 FROM cur.schedule_discrepancy_inputs)
-        OR EXISTS (SELECT 1 FROM sd_changed WHERE feed = 'platform')) AS full_run;
+        OR EXISTS (SELECT 1 FROM sd_changed WHERE feed = 'platform')
+        OR NOT EXISTS (SELECT 1 FROM cur.schedule_discrepancy_state
+                       WHERE now <= CAST($now AS TIMESTAMP) AND time_tol_min = $time_tol_min
+                         AND max_shift_min = $max_shift_min AND price_tol = $price_tol)) AS full_run,
+       (SELECT max(now) FROM cur.schedule_discrepancy_state) AS last_now;
 CREATE OR REPLACE TEMP TABLE sd_scope AS
 SELECT DISTINCT cinema_code FROM cur.partner_schedule
 WHERE source IN (SELECT source FROM sd_changed WHERE feed = 'partner')
 UNION SELECT DISTINCT cinema_code FROM cand.schedule_discrepancy
-WHERE source IN (SELECT source FROM sd_changed WHERE feed = 'partner');
+WHERE source IN (SELECT source FROM sd_changed WHERE feed = 'partner')
+UNION SELECT DISTINCT cinema_code FROM cur.partner_schedule
+WHERE start_time >= (SELECT last_now FROM sd_mode) AND start_time < CAST($now AS TIMESTAMP)
+UNION SELECT DISTINCT cinema_code FROM cur.competitor_schedule
+WHERE start_ts >= (SELECT last_now FROM sd_mode) AND start_ts < CAST($now AS TIMESTAMP);
 -- Only the columns the rules and the evidence read (copying the whole wide schedules was the cost); the
 -- row ids are the tables' rowids (same order as a row_number() over the scan, without the serial window).
 CREATE OR REPLACE TEMP TABLE ps AS
@@ -209,3 +222,5 @@ WHERE (SELECT full_run FROM sd_mode) OR cinema_code IN (SELECT cinema_code FROM 
 INSERT INTO cand.schedule_discrepancy SELECT * FROM sd_new;
 DELETE FROM cur.schedule_discrepancy_inputs;
 INSERT INTO cur.schedule_discrepancy_inputs SELECT * FROM sd_inputs;
+DELETE FROM cur.schedule_discrepancy_state;
+INSERT INTO cur.schedule_discrepancy_state VALUES (CAST($now AS TIMESTAMP), $time_tol_min, $max_shift_min, $price_tol);
