@@ -137,9 +137,10 @@ def pipeline(path: Path, only: set[str] | None = None) -> dict:
             continue
         t = time.perf_counter()
         with warehouse.connect(path) as con:
-            compare.run(con, *scripts)
             if name in compare.CANDIDATE_TABLES:
-                compare.conform_candidates(con, f"cand.{name}")
+                compare.evaluate_candidates(con, name, *scripts)
+            else:
+                compare.run(con, *scripts)
         times[name] = time.perf_counter() - t
     t = time.perf_counter()
     with warehouse.connect(path) as con:

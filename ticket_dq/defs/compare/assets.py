@@ -63,6 +63,14 @@ def conform_candidates(con, table: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
+def evaluate_candidates(con, table: str, *scripts: str) -> int:
+    """Run a comparison's scripts into ``cand.<table>`` and conform it; returns its rows. The table is
+    created first in the candidate shape: incremental scripts keep rows between runs."""
+    con.execute(warehouse.candidate_table_ddl(f"cand.{table}"))
+    run(con, *scripts)
+    return conform_candidates(con, f"cand.{table}")
+
+
 def candidate_metadata(con, table: str, n: int) -> dict:
     rows = con.execute(f"SELECT category, rule, source, count(*) FROM {table} GROUP BY ALL ORDER BY ALL").fetchall()
     sample = con.execute(f"SELECT category, source, business_key, reason FROM {table} ORDER BY category, business_key LIMIT 10").fetchall()
@@ -170,8 +178,7 @@ def _candidate_asset(table: str, scripts: tuple[str, ...], deps: list, doc: str,
               automation_condition=automation, deps=deps, description=doc)
     def _asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
-            run(con, *scripts)
-            n = conform_candidates(con, f"cand.{table}")
+            n = evaluate_candidates(con, table, *scripts)
             meta = candidate_metadata(con, f"cand.{table}", n)
         return dg.MaterializeResult(metadata=meta)
 

@@ -10,10 +10,7 @@
 -- partners only age: an order whose show has started leaves the comparison, so its row is deleted.
 CREATE TABLE IF NOT EXISTS cur.order_show_inputs (feed VARCHAR, source VARCHAR, file VARCHAR);
 CREATE TABLE IF NOT EXISTS cur.order_show_state (now TIMESTAMP, time_tol_min INTEGER, fingerprint VARCHAR);
-CREATE TABLE IF NOT EXISTS cand.order_show (
-  category VARCHAR, rule VARCHAR, source VARCHAR, cinema_code VARCHAR, business_date DATE, show_start_time TIMESTAMP,
-  order_id VARCHAR, pickup_code VARCHAR, affected_orders INTEGER, impact_fen BIGINT, business_key VARCHAR,
-  reason VARCHAR, evidence JSON);
+-- cand.order_show itself is created by the asset (warehouse.candidate_table_ddl) before this script runs.
 CREATE OR REPLACE TEMP TABLE os_inputs AS
 SELECT 'partner' AS feed, source, file FROM cur.partner_current_file
 UNION ALL SELECT 'platform', source, file FROM cur.competitor_current_file;

@@ -17,10 +17,7 @@
 CREATE TABLE IF NOT EXISTS cur.schedule_discrepancy_inputs (feed VARCHAR, source VARCHAR, file VARCHAR);
 CREATE TABLE IF NOT EXISTS cur.schedule_discrepancy_state (
   now TIMESTAMP, time_tol_min INTEGER, max_shift_min INTEGER, price_tol DOUBLE);
-CREATE TABLE IF NOT EXISTS cand.schedule_discrepancy (
-  category VARCHAR, rule VARCHAR, source VARCHAR, cinema_code VARCHAR, business_date DATE, show_start_time TIMESTAMP,
-  order_id VARCHAR, pickup_code VARCHAR, affected_orders INTEGER, impact_fen BIGINT, business_key VARCHAR,
-  reason VARCHAR, evidence JSON);
+-- cand.schedule_discrepancy itself is created by the asset (warehouse.candidate_table_ddl) before this script runs.
 CREATE OR REPLACE TEMP TABLE sd_inputs AS
 SELECT 'partner' AS feed, source, file FROM cur.partner_current_file
 UNION ALL SELECT 'platform', source, file FROM cur.competitor_current_file;

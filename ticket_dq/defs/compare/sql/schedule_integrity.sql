@@ -9,10 +9,7 @@
 -- show, or for HALL_OVERLAP the previous show it overlaps, is now behind the lookback; those are deleted.
 CREATE TABLE IF NOT EXISTS cur.schedule_integrity_inputs (source VARCHAR, file VARCHAR);
 CREATE TABLE IF NOT EXISTS cur.schedule_integrity_state (now TIMESTAMP, lookback_h INTEGER, cleaning_gap_min INTEGER);
-CREATE TABLE IF NOT EXISTS cand.schedule_integrity (
-  category VARCHAR, rule VARCHAR, source VARCHAR, cinema_code VARCHAR, business_date DATE, show_start_time TIMESTAMP,
-  order_id VARCHAR, pickup_code VARCHAR, affected_orders INTEGER, impact_fen BIGINT, business_key VARCHAR,
-  reason VARCHAR, evidence JSON);
+-- cand.schedule_integrity itself is created by the asset (warehouse.candidate_table_ddl) before this script runs.
 CREATE OR REPLACE TEMP TABLE si_inputs AS SELECT source, file FROM cur.partner_current_file;
 CREATE OR REPLACE TEMP TABLE si_changed AS
 SELECT source FROM ((SELECT * FROM si_inputs EXCEPT SELECT * FROM cur.schedule_integrity_inputs)
