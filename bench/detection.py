@@ -29,6 +29,13 @@ from pathlib import Path
 import duckdb
 
 NOW = datetime(2026, 3, 10, 8, 0)
+
+
+def clock() -> datetime:
+    """The comparisons' clock: settings.now(), which main() pins (and moves 3 h on for the clock check)."""
+    from ticket_dq import settings
+
+    return settings.now()
 DAY = "2026-03-10"
 
 
@@ -114,33 +121,23 @@ PARTNER_PATH = {"partner_current", "change_log", "feed_health", "schedule_discre
 
 def pipeline(path: Path, only: set[str] | None = None) -> dict:
     """The assets' work, in dependency order, one connection per asset as in a run."""
-    from ticket_dq.defs.compare import assets as compare
-    from ticket_dq.defs.issues.assets import build_issues
     from ticket_dq.lib import warehouse
+    from ticket_dq.lib.detection import candidates, scripts
+    from ticket_dq.lib.detection.issue_table import build_issues
 
-    steps = [
-        ("map_cinema", ("map_cinema",)), ("map_film", ("map_film",)),
-        ("partner_current", ("name_keys", "partner_snapshots", "partner_current")),
-        ("competitor_current", ("name_keys", "competitor_current")),
-        ("change_log", ("name_keys", "partner_snapshots", "change_log")),
-        ("feed_health", ("partner_snapshots", "feed_health")), ("unmapped_entity", ("unmapped_entity",)),
-        ("order_state", ("order_state",)),
-        ("schedule_discrepancy", ("schedule_discrepancy",)),
-        ("schedule_integrity", ("schedule_integrity",)),
-        ("order_show", ("name_keys", "order_show")),
-        ("seat_double_sold", ("name_keys", "seat_double_sold")),
-        ("pickup_code", ("pickup_code",)),
-    ]
+    steps = ["map_cinema", "map_film", "partner_current", "competitor_current", "change_log", "feed_health",
+             "unmapped_entity", "order_state", "schedule_discrepancy", "schedule_integrity", "order_show",
+             "seat_double_sold", "pickup_code"]
     times = {}
-    for name, scripts in steps:
+    for name in steps:
         if only is not None and name not in only:
             continue
         t = time.perf_counter()
         with warehouse.connect(path) as con:
-            if name in compare.CANDIDATE_TABLES:
-                compare.evaluate_candidates(con, name, *scripts)
+            if name in candidates.COMPARISONS:
+                candidates.evaluate(con, name, clock())
             else:
-                compare.run(con, *scripts)
+                scripts.run(con, name, now=clock())
         times[name] = time.perf_counter() - t
     t = time.perf_counter()
     with warehouse.connect(path) as con:
@@ -166,27 +163,22 @@ def new_snapshot(path: Path) -> None:
                                count(*), count(*), 0, 'INGESTED', TIMESTAMP '{NOW}' FROM raw.partner_schedule WHERE ingest_file = '{f}'""")
 
 
-# Candidate tables that remember what they evaluated and re-evaluate only the delivering partner's part,
-# with the tables holding that memory (emptied, the next run is a full evaluation), and pickup_code, which
-# reads cand.order_show. Each must equal a full recompute after the incremental path.
-INCREMENTAL = {"schedule_discrepancy": ("cur.schedule_discrepancy_inputs", ("schedule_discrepancy",)),  # or its state
-               "schedule_integrity": ("cur.schedule_integrity_state", ("schedule_integrity",)),
-               "order_show": ("cur.order_show_state", ("name_keys", "order_show")),
-               "pickup_code": (None, ("pickup_code",))}
+# Candidate tables that re-evaluate only the delivering partner's part, and pickup_code, which reads
+# cand.order_show. Each must equal a full recompute after the incremental path.
+INCREMENTAL = ("schedule_discrepancy", "schedule_integrity", "order_show", "pickup_code")
 
 
 def incremental_equals_full(path: Path) -> dict[str, bool]:
     """Each incremental candidate table (as the incremental path left it) against a full recompute of it."""
-    from ticket_dq.defs.compare import assets as compare
     from ticket_dq.lib import warehouse
+    from ticket_dq.lib.detection import candidates, incremental
 
     q = "SELECT * EXCLUDE (evidence), CAST(evidence AS VARCHAR) FROM cand.{} ORDER BY ALL"
     with warehouse.connect(path) as con:
         inc = {t: con.execute(q.format(t)).fetchall() for t in INCREMENTAL}
-        for t, (memory, scripts) in INCREMENTAL.items():
-            if memory:
-                con.execute(f"DELETE FROM {memory}")  # forces a full evaluation
-            compare.run(con, *scripts)
+        incremental.forget(con)  # no remembered state: the next evaluations are full ones
+        for t in INCREMENTAL:
+            candidates.evaluate(con, t, clock())
         full = {t: con.execute(q.format(t)).fetchall() for t in INCREMENTAL}
     return {t: inc[t] == full[t] for t in INCREMENTAL}
 

@@ -25,7 +25,7 @@ import duckdb
 from bench import detection
 
 ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = "ticket_dq/defs/compare/sql"
+SQL_DIR = "ticket_dq/lib/detection/sql"
 TABLES = ["cur.order_state"] + [f"cand.{t}" for t in ("feed_health", "unmapped_entity", "schedule_discrepancy",
                                                       "schedule_integrity", "order_show", "seat_double_sold",
                                                       "pickup_code")]
@@ -57,10 +57,10 @@ def snapshot(path: Path) -> dict[str, Counter]:
 
 
 def run(path: Path, sql: Path) -> tuple[dict, dict, dict, dict]:
-    from ticket_dq.defs.compare import assets as compare
+    from ticket_dq.lib.detection import scripts
 
-    saved = compare.SQL
-    compare.SQL = sql
+    saved = scripts.SQL
+    scripts.SQL = sql
     try:
         full = detection.pipeline(path)["times"]
         after_full = snapshot(path)
@@ -68,7 +68,7 @@ def run(path: Path, sql: Path) -> tuple[dict, dict, dict, dict]:
         inc = detection.pipeline(path, only=detection.PARTNER_PATH)["times"]
         after_inc = snapshot(path)
     finally:
-        compare.SQL = saved
+        scripts.SQL = saved
     return full, inc, after_full, after_inc
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import duckdb
 
-from ticket_dq.lib import contract
+from ticket_dq.lib import contract, warehouse
 
 TABLE = "dq.complaint_links"
 
@@ -177,8 +177,7 @@ def link_complaints(con: duckdb.DuckDBPyConnection, now) -> dict:
     Complaints are small (thousands a day), so a full rebuild is cheap and keeps links consistent
     with the current issues; returns counts for metadata."""
     ensure_table(con)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         # Full replacement: links depend on every issue detected so far, not only on new complaints.
         con.execute(f"DELETE FROM {TABLE}")
         con.execute(LINK_SQL, {
@@ -189,10 +188,6 @@ def link_complaints(con: duckdb.DuckDBPyConnection, now) -> dict:
             "cinema_time_after": CINEMA_TIME_AFTER_S,
             "now": now,
         })
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     row = con.execute(
         f"SELECT count(*), count(issue_id), count(*) FILTER (complaint_only) FROM {TABLE}").fetchone()
     by_method = dict(con.execute(

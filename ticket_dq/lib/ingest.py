@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ticket_dq.lib import contract, decode, landing
+from ticket_dq.lib import contract, decode, landing, warehouse
 
 INGEST_DDL = (
     # Re-deliveries of an already ingested file (same feed, source, stem, sha256): recorded here so
@@ -157,8 +157,7 @@ def _insert_drift(con, d: landing.Delivery, kind: str, columns: list[str], detai
 def _reject(con, d: landing.Delivery, reason: str, *, sha: str, encoding=None, rows_in_file=None,
             run_id, now, drift: tuple[str, list[str]] | None = None) -> FileResult:
     """Quarantine the whole delivery as one unit (rows_quarantined = rows_manifest)."""
-    con.begin()
-    try:
+    with warehouse.transaction(con):
         _insert_ledger(con, d, sha=sha, encoding=encoding, rows_in_file=rows_in_file, rows_ingested=0,
                        rows_quarantined=d.rows_manifest, status="REJECTED", reason=reason, run_id=run_id, now=now)
         con.execute(
@@ -168,10 +167,6 @@ def _reject(con, d: landing.Delivery, reason: str, *, sha: str, encoding=None, r
         )
         if drift:
             _insert_drift(con, d, drift[0], drift[1], reason, run_id, now)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return FileResult(file=d.file, source=d.source, status="REJECTED", encoding=encoding,
                       rows_manifest=d.rows_manifest, rows_in_file=rows_in_file, rows_ingested=0,
                       rows_quarantined=d.rows_manifest, reason=reason)
@@ -452,18 +447,13 @@ def ingest_reference(con: duckdb.DuckDBPyConnection, landing_root: str | Path, n
     except decode.DecodeError as exc:
         parsed, reason = None, str(exc)
     if reason:
-        con.begin()
-        try:
+        with warehouse.transaction(con):
             con.execute(
                 "INSERT INTO raw.quarantine (feed, source, ingest_file, ingest_line, raw_text, reason, run_id, "
                 "quarantined_at) VALUES (?, NULL, ?, NULL, NULL, ?, ?, ?)",
                 [qfeed, rel, f"file rejected: {reason}", run_id, now])
             record("REJECTED", parsed.encoding if parsed else None, parsed.rows_in_file if parsed else None,
                    0, parsed.rows_in_file if parsed else 0, reason)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
         return ReferenceReport(name=name, status="REJECTED", file=rel, sha256=sha, reason=reason)
 
     con.begin()

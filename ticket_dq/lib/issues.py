@@ -10,7 +10,7 @@
   schedule faults stay real alerts (the simulator's truth scores them as faults);
 - lifecycle: detection status (OPEN / RESOLVED "no longer detected" / SUPPRESSED / reopened) merged with
   the handlers' status from ``lib.lifecycle.handler_states``.
-The SQL twins live in ``ticket_dq/defs/issues/sql/issues.sql``; the Python functions here are the
+The SQL twins live in ``ticket_dq/lib/detection/sql/issues.sql``; the Python functions here are the
 reference the unit tests hold both to.
 """
 
@@ -69,15 +69,15 @@ def severity(category: str, affected_orders: int | None, hours_to_show: float | 
     return f"P{level}"
 
 
-def _in(values) -> str:
+def sql_list(values) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"  # constants of this module, not data
 
 
 SEVERITY_SQL = f"""'P' || CAST(greatest(0, (CASE
-    WHEN category IN {_in(CUSTOMER_FACING)} THEN CASE WHEN coalesce(hours_to_show, 1e9) <= 3 THEN 0
+    WHEN category IN {sql_list(CUSTOMER_FACING)} THEN CASE WHEN coalesce(hours_to_show, 1e9) <= 3 THEN 0
          WHEN coalesce(hours_to_show, 1e9) <= 24 THEN 1 ELSE 2 END
     WHEN category LIKE 'PICKUP\\_CODE\\_%' ESCAPE '\\' THEN CASE WHEN coalesce(hours_to_show, 1e9) <= 6 THEN 1 ELSE 2 END
-    WHEN category IN {_in(SHOW_LEVEL)} THEN CASE
+    WHEN category IN {sql_list(SHOW_LEVEL)} THEN CASE
          WHEN coalesce(affected_orders, 0) > 0 AND coalesce(hours_to_show, 1e9) <= 24 THEN 1
          WHEN coalesce(affected_orders, 0) > 0 OR coalesce(hours_to_show, 1e9) <= 24 THEN 2 ELSE 3 END
     WHEN category = 'FEED_LATE' THEN 1
@@ -88,7 +88,7 @@ SEVERITY_SQL = f"""'P' || CAST(greatest(0, (CASE
 def team_sql(platforms_sql: str) -> str:
     """Default team as a SQL CASE; ``platforms_sql`` selects the platform source names."""
     whens = " ".join(f"WHEN '{c}' THEN '{t}'" for c, t in DEFAULT_TEAMS.items())
-    return (f"CASE WHEN category IN {_in(SHOW_LEVEL)} AND source IN ({platforms_sql}) THEN '{PLATFORM_SHOW_TEAM}' "
+    return (f"CASE WHEN category IN {sql_list(SHOW_LEVEL)} AND source IN ({platforms_sql}) THEN '{PLATFORM_SHOW_TEAM}' "
             f"ELSE CASE category {whens} ELSE 'OPS' END END")
 
 

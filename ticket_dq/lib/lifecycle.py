@@ -61,7 +61,7 @@ from typing import Mapping
 
 import duckdb
 
-from ticket_dq.lib import contract
+from ticket_dq.lib import contract, warehouse
 
 INITIAL_STATUS = "OPEN"
 HANDLER_STATUSES = contract.HANDLER_STATUSES  # event to_status values
@@ -270,3 +270,19 @@ def handler_states(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     for tmp in ("handler_walk", "handler_events_seq"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return {"events": int(events), "issues": int(issues), "applied": int(applied), "rejected": int(rejected)}
+
+
+REJECTED_TABLE = "dq.issue_events_rejected"
+
+
+def save_rejected_events(con: duckdb.DuckDBPyConnection) -> dict:
+    """Replay raw.issue_events and replace dq.issue_events_rejected with what the replay refused."""
+    with warehouse.transaction(con):
+        counts = handler_states(con)
+        con.execute(f"CREATE OR REPLACE TABLE {REJECTED_TABLE} AS SELECT * FROM handler_rejected_events")
+    counts["by_reason"] = con.execute(
+        f"SELECT reason_code, count(*) FROM {REJECTED_TABLE} GROUP BY ALL ORDER BY 2 DESC").fetchall()
+    counts["sample"] = con.execute(
+        f"SELECT issue_id, event_ts, to_status, handler, reason FROM {REJECTED_TABLE} "
+        "ORDER BY event_ts DESC LIMIT 10").fetchall()
+    return counts

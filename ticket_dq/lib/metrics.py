@@ -29,12 +29,12 @@ from datetime import date, datetime
 
 import duckdb
 
-from ticket_dq.lib import complaints, contract
+from ticket_dq.lib import complaints, contract, lifecycle, warehouse
 
 W_ACCURACY, W_RECALL, W_CLOSED_LOOP = 0.3, 0.3, 0.4
 DAILY_TABLE = "dq.metrics_daily"
 BREAKDOWN_TABLE = "dq.metrics_breakdown"
-REJECTED_TABLE = "dq.issue_events_rejected"  # written by defs/issues (lifecycle replay)
+REJECTED_TABLE = lifecycle.REJECTED_TABLE  # written by the lifecycle replay (dq/issue_events_rejected)
 DIMENSIONS = ("category", "source", "team")
 
 _COUNT_COLS = """
@@ -292,8 +292,7 @@ def resolve_days(con: duckdb.DuckDBPyConnection, now: datetime, days: list[str] 
 
 
 def _write(con, table: str, sql: str, day_list: list[date], full: bool, now: datetime) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         # Delete the recomputed window before inserting it, so a recomputation replaces exactly the
         # affected days and a full rebuild also drops days that no longer have data.
         if full:
@@ -303,10 +302,6 @@ def _write(con, table: str, sql: str, day_list: list[date], full: bool, now: dat
                         {"days": day_list})
         if day_list:
             con.execute(sql, {"days": day_list, "now": now})
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def compute_daily(con: duckdb.DuckDBPyConnection, now: datetime, days: list[str] | None = None,

@@ -62,6 +62,19 @@ def connect(path: str | Path, *, read_only: bool = False, timeout_s: float = 120
         con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Everything written inside commits together or not at all: a crash or an error midway leaves
+    the tables as they were before (DuckDB's write-ahead log replays only committed transactions)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def raw_table_ddl(feed: contract.Feed) -> str:
     cols = feed.raw_columns() + list(contract.LINEAGE_COLUMNS)
     body = ",\n  ".join(f"{name} {typ}" for name, typ in cols)

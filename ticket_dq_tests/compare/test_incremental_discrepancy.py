@@ -7,7 +7,8 @@ import dagster as dg
 from ticket_dq import settings
 from ticket_dq.defs.compare import assets as compare
 from ticket_dq.defs.resources import build_resources
-from ticket_dq.lib import matching, warehouse
+from ticket_dq.lib import warehouse
+from ticket_dq.lib.detection import incremental, scripts
 
 from .test_incremental_order_show import DAY, _snapshot
 
@@ -16,8 +17,8 @@ PLATFORM_SHOWS = [("MAOYAN", "09:58"), ("TAOPIAOPIAO", "09:58"), ("MAOYAN", "13:
 
 def _platforms(con):
     """Both platforms list the partner's 10:05 show at 09:58 (same show: within the 10-min tolerance) and 13:00."""
-    matching.prepare(con)
-    sql = (compare.SQL / "competitor_current.sql").read_text(encoding="utf-8")
+    scripts.prepare(con)
+    sql = (scripts.SQL / "competitor_current.sql").read_text(encoding="utf-8")
     for ddl in sql.split(";")[:2]:
         con.execute(ddl)
     for platform, hhmm in PLATFORM_SHOWS:
@@ -35,7 +36,7 @@ Q = "SELECT category, rule, source, business_key, evidence FROM cand.schedule_di
 def _discrepancy(monkeypatch, now: str, full: bool = False):
     if full:
         with warehouse.connect(settings.warehouse_path()) as con:
-            con.execute("DELETE FROM cur.schedule_discrepancy_state")
+            incremental.forget(con, "cand.schedule_discrepancy")
     monkeypatch.setenv("TICKET_DQ_NOW", f"{DAY} {now}:00")
     assert dg.materialize([compare.partner_schedule_current, compare.order_state, compare.schedule_discrepancy],
                           resources=build_resources()).success

@@ -8,6 +8,7 @@ from ticket_dq import settings
 from ticket_dq.defs.compare import assets as compare
 from ticket_dq.defs.resources import build_resources
 from ticket_dq.lib import warehouse
+from ticket_dq.lib.detection import incremental
 
 from .test_current_schedule import DAY, _snapshot
 
@@ -30,7 +31,7 @@ def _integrity(monkeypatch, now: str):
 def _full(monkeypatch, now: str):
     """The same evaluation from scratch (no remembered state): what incremental must equal."""
     with warehouse.connect(settings.warehouse_path()) as con:
-        con.execute("DELETE FROM cur.schedule_integrity_state")
+        incremental.forget(con, "cand.schedule_integrity")
     return _integrity(monkeypatch, now)
 
 

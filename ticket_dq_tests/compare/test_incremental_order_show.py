@@ -7,7 +7,8 @@ import dagster as dg
 from ticket_dq import settings
 from ticket_dq.defs.compare import assets as compare
 from ticket_dq.defs.resources import build_resources
-from ticket_dq.lib import matching, warehouse
+from ticket_dq.lib import warehouse
+from ticket_dq.lib.detection import incremental, scripts
 
 DAY = "2026-03-10"
 FILM = "哪吒之魔童闹海（数字）"
@@ -42,8 +43,8 @@ def _order(con, order_id: str, partner: str, show_code: str, hhmm: str, status: 
 
 def _platform(con):
     """MAOYAN's current crawl lists the FH show at 10:30 (not 10:00) and DX's at 12:00."""
-    matching.prepare(con)
-    sql = (compare.SQL / "competitor_current.sql").read_text(encoding="utf-8")
+    scripts.prepare(con)
+    sql = (scripts.SQL / "competitor_current.sql").read_text(encoding="utf-8")
     for ddl in sql.split(";")[:2]:  # the current tables' CREATE TABLE IF NOT EXISTS (no raw crawl here)
         assert "CREATE TABLE IF NOT EXISTS cur.competitor_" in ddl
         con.execute(ddl)
@@ -68,7 +69,7 @@ def _order_show(monkeypatch, now: str):
 
 def _full(monkeypatch, now: str):
     with warehouse.connect(settings.warehouse_path()) as con:
-        con.execute("DELETE FROM cur.order_show_state")  # no remembered state: a full evaluation
+        incremental.forget(con, "cand.order_show")  # no remembered state: a full evaluation
     return _order_show(monkeypatch, now)
 
 

@@ -178,7 +178,7 @@ def test_late_complaint_recomputes_its_creation_day(con):
 
 
 def test_events_the_lifecycle_refused_do_not_count_as_verdicts(con):
-    from ticket_dq.defs.issues.assets import save_rejected_events
+    from ticket_dq.lib.lifecycle import save_rejected_events
 
     build_scenario(con)
     # I3 was marked FALSE_POSITIVE; a CONFIRMED with no REOPENED in between is an illegal transition.

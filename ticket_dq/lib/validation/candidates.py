@@ -21,12 +21,7 @@ def build(con: duckdb.DuckDBPyConnection, rules: list[str]) -> int:
     con.execute(warehouse.candidate_table_ddl(TABLE))
     cols = ", ".join(n for n, _ in warehouse.CANDIDATE_COLUMNS)
     # Full rebuild in one transaction: the table is derived state, readers never see it half-written.
-    con.execute("BEGIN")
-    try:
+    with warehouse.transaction(con):
         con.execute(f"DELETE FROM {TABLE}")
         con.execute(f"INSERT INTO {TABLE} ({cols}) SELECT {cols} FROM ({SQL})", {"rules": rules})
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return int(con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])

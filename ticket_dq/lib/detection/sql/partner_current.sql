@@ -1,3 +1,4 @@
+-- requires: name_keys, partner_snapshots
 -- cur.partner_schedule: the latest COMPLETE snapshot of each partner, normalised for matching.
 -- Only partners whose chosen snapshot changed since the last run are rewritten (incremental).
 CREATE TABLE IF NOT EXISTS cur.partner_current_file (source VARCHAR, file VARCHAR, snapshot_ts TIMESTAMP);

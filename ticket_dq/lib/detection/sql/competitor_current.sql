@@ -1,3 +1,4 @@
+-- requires: name_keys
 -- cur.competitor_schedule: the latest ingested crawl of each platform, cinemas and films mapped,
 -- halls and films normalised. Only platforms with a new crawl are rewritten (incremental).
 CREATE TABLE IF NOT EXISTS cur.competitor_current_file (source VARCHAR, file VARCHAR, snapshot_ts TIMESTAMP);

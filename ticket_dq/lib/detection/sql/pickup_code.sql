@@ -1,7 +1,7 @@
 -- cand.pickup_code: per pickup code (latest state per channel partner, code and order):
 -- PICKUP_CODE_DUPLICATE (one code on two orders; order_id = the later), PICKUP_CODE_INVALID for an
 -- unknown order, for a live order of a cancelled show, or with seats different from the order's.
-CREATE OR REPLACE TABLE cand.pickup_code AS
+CREATE OR REPLACE TEMP TABLE candidates_new AS
 WITH pc AS (
   SELECT channel_partner, pickup_code, order_id, arg_max(status, allocation_ts) AS status,
          arg_max(seats, allocation_ts) AS seats, arg_max(cinema_code, allocation_ts) AS cinema_code,

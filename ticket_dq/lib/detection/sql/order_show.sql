@@ -1,36 +1,20 @@
+-- requires: name_keys
 -- cand.order_show: live orders (PAID/ISSUED/PRINTED) whose show changed or was cancelled after purchase.
 -- The order's show is found in the issuing partner's current schedule by show code, else as a re-issued
 -- code (same cinema, hall, film and start: the same show, no change). A change counts only when it is
 -- real: the partner cancelled explicitly, or the platforms list the show as the partner now has it
 -- (time / hall / film) at least as often as the way the customer bought it. A partner-only change is a
 -- partner-data fault (surfaced as SHOW_* for BD/RD), never a customer call.
--- Incremental: an order is judged from its own partner's schedule and the platforms' crawls only, so when
+-- Incremental (lib/detection/incremental.py decides): an order is judged from its own partner's schedule and the platforms' crawls only, so when
 -- nothing but partner snapshots changed (same crawls, same order states - a fingerprint - and films, same
 -- tolerance, clock not gone back) only the orders of those partners are re-evaluated. Kept rows of other
 -- partners only age: an order whose show has started leaves the comparison, so its row is deleted.
-CREATE TABLE IF NOT EXISTS cur.order_show_inputs (feed VARCHAR, source VARCHAR, file VARCHAR);
-CREATE TABLE IF NOT EXISTS cur.order_show_state (now TIMESTAMP, time_tol_min INTEGER, fingerprint VARCHAR);
--- cand.order_show itself is created by the asset (warehouse.candidate_table_ddl) before this script runs.
-CREATE OR REPLACE TEMP TABLE os_inputs AS
-SELECT 'partner' AS feed, source, file FROM cur.partner_current_file
-UNION ALL SELECT 'platform', source, file FROM cur.competitor_current_file;
-CREATE OR REPLACE TEMP TABLE os_changed AS
-(SELECT * FROM os_inputs EXCEPT SELECT * FROM cur.order_show_inputs)
-UNION (SELECT * FROM cur.order_show_inputs EXCEPT SELECT * FROM os_inputs);
-CREATE OR REPLACE TEMP TABLE os_fp AS
-SELECT (SELECT count(*) || ':' || coalesce(bit_xor(hash(s)), 0) FROM cur.order_state s) || '|'
-       || (SELECT count(*) || ':' || coalesce(bit_xor(hash(f)), 0) FROM ref.films f) AS fingerprint;
-CREATE OR REPLACE TEMP TABLE os_mode AS
-SELECT NOT EXISTS (SELECT 1 FROM cur.order_show_state
-                   WHERE now <= CAST($now AS TIMESTAMP) AND time_tol_min = $time_tol_min
-                     AND fingerprint = (SELECT fingerprint FROM os_fp))
-       OR EXISTS (SELECT 1 FROM os_changed WHERE feed = 'platform') AS full_run;
 CREATE OR REPLACE TEMP TABLE o AS
 SELECT order_id, partner_code, cinema_code, show_code, show_start_time, cur.order_state.hall_name, hk.hall_key,
        film_code, film_name, ticket_count, total_fen, created_ts
 FROM cur.order_state LEFT JOIN hall_keys hk ON hk.hall_name = cur.order_state.hall_name
 WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND show_start_time >= CAST($now AS TIMESTAMP)
-  AND ((SELECT full_run FROM os_mode) OR partner_code IN (SELECT source FROM os_changed WHERE feed = 'partner'));
+  AND ($full_run OR partner_code IN (SELECT source FROM changed_inputs WHERE feed = 'partner'));
 CREATE OR REPLACE TEMP TABLE o_show AS
 SELECT o.*, coalesce(p.show_code, r.show_code) AS cur_code, p.show_code IS NULL AND r.show_code IS NOT NULL AS reissued,
        coalesce(p.start_time, r.start_time) AS cur_start, coalesce(p.hall_key, r.hall_key) AS cur_hall_key,
@@ -68,7 +52,7 @@ SELECT s.*,
   (SELECT count(DISTINCT c.platform) FROM cur.competitor_schedule c
     WHERE c.cinema_code = s.cinema_code AND c.business_date = CAST(s.show_start_time - INTERVAL 6 HOUR AS DATE)) AS n_cover
 FROM o_changed s;
-CREATE OR REPLACE TEMP TABLE os_new AS
+CREATE OR REPLACE TEMP TABLE candidates_new AS
 WITH hit AS (
   SELECT *,
     CASE WHEN cur_status = 'CANCELLED' THEN 'ORDER_SHOW_CANCELLED'
@@ -93,11 +77,8 @@ SELECT category, rule, partner_code AS source, cinema_code, CAST(show_start_time
                                           'hall_name', cur_hall, 'film_name', cur_film, 'status', cur_status),
                    'platforms', json_object('covering', n_cover, 'list_as_bought', n_old, 'list_as_now', n_new)) AS evidence
 FROM hit WHERE category IS NOT NULL;
-DELETE FROM cand.order_show
-WHERE (SELECT full_run FROM os_mode) OR source IN (SELECT source FROM os_changed WHERE feed = 'partner')
-   OR CAST(json_extract_string(evidence, '$.order.start') AS TIMESTAMP) < CAST($now AS TIMESTAMP);
-INSERT INTO cand.order_show SELECT * FROM os_new;
-DELETE FROM cur.order_show_inputs;
-INSERT INTO cur.order_show_inputs SELECT * FROM os_inputs;
-DELETE FROM cur.order_show_state;
-INSERT INTO cur.order_show_state SELECT CAST($now AS TIMESTAMP), $time_tol_min, fingerprint FROM os_fp;
+-- other partners' rows stay, except orders whose show has started (they leave the comparison)
+CREATE OR REPLACE TEMP TABLE candidates_kept AS
+SELECT * FROM cand.order_show
+WHERE (source IN (SELECT source FROM changed_inputs WHERE feed = 'partner')
+       OR CAST(json_extract_string(evidence, '$.order.start') AS TIMESTAMP) < CAST($now AS TIMESTAMP)) IS NOT TRUE;

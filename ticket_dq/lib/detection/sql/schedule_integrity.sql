@@ -2,29 +2,19 @@
 -- hall, film, start - under two or more show codes) and HALL_OVERLAP (a show starting before the previous
 -- show in the same hall has ended plus $cleaning_gap_min).
 -- Shows that started more than $integrity_lookback_h hours ago are history: not worth an alert.
--- Incremental: every finding lies within one partner's schedule, so when the knobs are unchanged and the
+-- Incremental (lib/detection/incremental.py decides): every finding lies within one partner's schedule, so when the knobs are unchanged and the
 -- clock has not gone back, only partners whose current snapshot changed are re-evaluated. The other
 -- partners' rows only age: moving the clock forward drops the shows that fell behind the lookback, i.e. a
 -- prefix of each hall's sequence, so a kept row stays exactly as a full evaluation would give it unless its
 -- show, or for HALL_OVERLAP the previous show it overlaps, is now behind the lookback; those are deleted.
-CREATE TABLE IF NOT EXISTS cur.schedule_integrity_inputs (source VARCHAR, file VARCHAR);
-CREATE TABLE IF NOT EXISTS cur.schedule_integrity_state (now TIMESTAMP, lookback_h INTEGER, cleaning_gap_min INTEGER);
--- cand.schedule_integrity itself is created by the asset (warehouse.candidate_table_ddl) before this script runs.
-CREATE OR REPLACE TEMP TABLE si_inputs AS SELECT source, file FROM cur.partner_current_file;
-CREATE OR REPLACE TEMP TABLE si_changed AS
-SELECT source FROM ((SELECT * FROM si_inputs EXCEPT SELECT * FROM cur.schedule_integrity_inputs)
-                    UNION (SELECT * FROM cur.schedule_integrity_inputs EXCEPT SELECT * FROM si_inputs));
-CREATE OR REPLACE TEMP TABLE si_mode AS
-SELECT NOT EXISTS (SELECT 1 FROM cur.schedule_integrity_state
-                   WHERE now <= CAST($now AS TIMESTAMP) AND lookback_h = $integrity_lookback_h
-                     AND cleaning_gap_min = $cleaning_gap_min) AS full_run,
-       CAST($now AS TIMESTAMP) - to_hours($integrity_lookback_h) AS cutoff;
-CREATE OR REPLACE TEMP TABLE si_new AS
+CREATE OR REPLACE TEMP TABLE si_window AS
+SELECT CAST($now AS TIMESTAMP) - to_hours($integrity_lookback_h) AS cutoff;
+CREATE OR REPLACE TEMP TABLE candidates_new AS
 WITH live AS (SELECT source, cinema_code, business_date, show_code, start_time, end_time, hall_key, hall_name,
                      film_key, film_name
               FROM cur.partner_schedule WHERE show_status <> 'CANCELLED'
-              AND start_time >= (SELECT cutoff FROM si_mode)
-              AND ((SELECT full_run FROM si_mode) OR source IN (SELECT source FROM si_changed))),
+              AND start_time >= (SELECT cutoff FROM si_window)
+              AND ($full_run OR source IN (SELECT source FROM changed_inputs WHERE feed = 'partner'))),
 dup_key AS (  -- the few shows listed more than once, found with a bare count before lists are built
   SELECT source, cinema_code, business_date, start_time, hall_key, film_key FROM live
   GROUP BY source, cinema_code, business_date, start_time, hall_key, film_key HAVING count(*) > 1
@@ -63,13 +53,10 @@ SELECT 'HALL_OVERLAP', 'overlap', source, cinema_code, business_date, start_time
                    'previous_show_code', prev_code, 'previous_start', prev_start, 'previous_end', prev_end,
                    'hall_name', hall_name))
 FROM seq WHERE prev_end IS NOT NULL AND start_time < prev_end + to_minutes($cleaning_gap_min);
-DELETE FROM cand.schedule_integrity
-WHERE (SELECT full_run FROM si_mode) OR source IN (SELECT source FROM si_changed)
-   OR show_start_time < (SELECT cutoff FROM si_mode)
-   OR (category = 'HALL_OVERLAP'
-       AND CAST(json_extract_string(evidence, '$.partner.previous_start') AS TIMESTAMP) < (SELECT cutoff FROM si_mode));
-INSERT INTO cand.schedule_integrity SELECT * FROM si_new;
-DELETE FROM cur.schedule_integrity_inputs;
-INSERT INTO cur.schedule_integrity_inputs SELECT * FROM si_inputs;
-DELETE FROM cur.schedule_integrity_state;
-INSERT INTO cur.schedule_integrity_state VALUES (CAST($now AS TIMESTAMP), $integrity_lookback_h, $cleaning_gap_min);
+CREATE OR REPLACE TEMP TABLE candidates_kept AS
+SELECT * FROM cand.schedule_integrity
+WHERE (source IN (SELECT source FROM changed_inputs WHERE feed = 'partner')
+       OR show_start_time < (SELECT cutoff FROM si_window)
+       OR (category = 'HALL_OVERLAP'
+           AND CAST(json_extract_string(evidence, '$.partner.previous_start') AS TIMESTAMP) < (SELECT cutoff FROM si_window)))
+      IS NOT TRUE;

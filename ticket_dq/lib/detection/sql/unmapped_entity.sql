@@ -1,5 +1,5 @@
 -- cand.unmapped_entity: platform cinemas (and films) currently listed that no alias or name match maps.
-CREATE OR REPLACE TABLE cand.unmapped_entity AS
+CREATE OR REPLACE TEMP TABLE candidates_new AS
 SELECT 'UNMAPPED_ENTITY' AS category, 'competitor_cinema_unmatched' AS rule, source, NULL::VARCHAR AS cinema_code,
        CAST(CAST($now AS TIMESTAMP) AS DATE) AS business_date, NULL::TIMESTAMP AS show_start_time,
        NULL::VARCHAR AS order_id, NULL::VARCHAR AS pickup_code, NULL::INTEGER AS affected_orders,

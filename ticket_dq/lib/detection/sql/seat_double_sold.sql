@@ -1,3 +1,4 @@
+-- requires: name_keys
 -- cand.seat_double_sold: the same seat of the same show (cinema, start, hall) in two or more live orders.
 -- One row per show and seat; order_id = the later order.
 -- Two passes: a count per (show, seat) finds the few seats held by more than one order row, and only
@@ -7,7 +8,7 @@ SELECT order_id, partner_code, cinema_code, show_start_time, hk.hall_key, cur.or
        created_ts, total_fen, trim(unnest(string_split(seats, ','))) AS seat
 FROM cur.order_state LEFT JOIN hall_keys hk ON hk.hall_name = cur.order_state.hall_name
 WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND seats IS NOT NULL;
-CREATE OR REPLACE TABLE cand.seat_double_sold AS
+CREATE OR REPLACE TEMP TABLE candidates_new AS
 WITH multi AS (
   SELECT cinema_code, show_start_time, hall_key, seat FROM sds_seat
   GROUP BY cinema_code, show_start_time, hall_key, seat HAVING count(*) > 1

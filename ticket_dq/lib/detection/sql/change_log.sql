@@ -1,3 +1,4 @@
+-- requires: name_keys, partner_snapshots
 -- cur.change_log: show-level changes between consecutive complete snapshots of each partner.
 -- Shows pair by show code; left-overs pair as REISSUED when cinema, hall, film and start are the same.
 -- Only snapshot pairs newer than what is already logged for the partner are added (incremental).

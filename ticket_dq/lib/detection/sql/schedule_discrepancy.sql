@@ -9,37 +9,21 @@
 -- and it contradicts the partner's time, hall or film, that is raised too (rule *_single_platform,
 -- source = the partner, the reason says it is unconfirmed) rather than dropped for want of a majority.
 -- A single platform's silence (no counterpart at all) is not enough for SHOW_EXTRA.
--- Incremental: when only partner snapshots changed since the last evaluation, only those partners'
--- cinemas are re-evaluated (their rows replaced); a new platform crawl re-evaluates everything.
+-- Incremental (lib/detection/incremental.py decides, from $full_run, $last_now and TEMP changed_inputs):
+-- when only partner snapshots changed since the last evaluation, only those partners' cinemas are
+-- re-evaluated (their rows replaced); a new platform crawl or changed tolerances re-evaluate everything.
 -- Everything here is judged per cinema, from its own rows at or after $now: so are re-evaluated too the
 -- cinemas where a partner or platform show started since the last evaluation (their input changed: a pair
--- may break, a show may lose its counterpart); a clock gone back or changed tolerances mean a full run.
-CREATE TABLE IF NOT EXISTS cur.schedule_discrepancy_inputs (feed VARCHAR, source VARCHAR, file VARCHAR);
-CREATE TABLE IF NOT EXISTS cur.schedule_discrepancy_state (
-  now TIMESTAMP, time_tol_min INTEGER, max_shift_min INTEGER, price_tol DOUBLE);
--- cand.schedule_discrepancy itself is created by the asset (warehouse.candidate_table_ddl) before this script runs.
-CREATE OR REPLACE TEMP TABLE sd_inputs AS
-SELECT 'partner' AS feed, source, file FROM cur.partner_current_file
-UNION ALL SELECT 'platform', source, file FROM cur.competitor_current_file;
-CREATE OR REPLACE TEMP TABLE sd_changed AS
-(SELECT * FROM sd_inputs EXCEPT SELECT * FROM cur.schedule_discrepancy_inputs)
-UNION (SELECT * FROM cur.schedule_discrepancy_inputs EXCEPT SELECT * FROM sd_inputs);
-CREATE OR REPLACE TEMP TABLE sd_mode AS
-SELECT (NOT EXISTS (SELECT 1 FROM cur.schedule_discrepancy_inputs)
-        OR EXISTS (SELECT 1 FROM sd_changed WHERE feed = 'platform')
-        OR NOT EXISTS (SELECT 1 FROM cur.schedule_discrepancy_state
-                       WHERE now <= CAST($now AS TIMESTAMP) AND time_tol_min = $time_tol_min
-                         AND max_shift_min = $max_shift_min AND price_tol = $price_tol)) AS full_run,
-       (SELECT max(now) FROM cur.schedule_discrepancy_state) AS last_now;
+-- may break, a show may lose its counterpart).
 CREATE OR REPLACE TEMP TABLE sd_scope AS
 SELECT DISTINCT cinema_code FROM cur.partner_schedule
-WHERE source IN (SELECT source FROM sd_changed WHERE feed = 'partner')
+WHERE source IN (SELECT source FROM changed_inputs WHERE feed = 'partner')
 UNION SELECT DISTINCT cinema_code FROM cand.schedule_discrepancy
-WHERE source IN (SELECT source FROM sd_changed WHERE feed = 'partner')
+WHERE source IN (SELECT source FROM changed_inputs WHERE feed = 'partner')
 UNION SELECT DISTINCT cinema_code FROM cur.partner_schedule
-WHERE start_time >= (SELECT last_now FROM sd_mode) AND start_time < CAST($now AS TIMESTAMP)
+WHERE start_time >= CAST($last_now AS TIMESTAMP) AND start_time < CAST($now AS TIMESTAMP)
 UNION SELECT DISTINCT cinema_code FROM cur.competitor_schedule
-WHERE start_ts >= (SELECT last_now FROM sd_mode) AND start_ts < CAST($now AS TIMESTAMP);
+WHERE start_ts >= CAST($last_now AS TIMESTAMP) AND start_ts < CAST($now AS TIMESTAMP);
 -- Only the columns the rules and the evidence read (copying the whole wide schedules was the cost); the
 -- row ids are the tables' rowids (same order as a row_number() over the scan, without the serial window).
 CREATE OR REPLACE TEMP TABLE ps AS
@@ -47,13 +31,13 @@ SELECT rowid AS pid, source, snapshot_ts, cinema_code, show_code, business_date,
        hall_key, film_name, film_key, total_fen
 FROM cur.partner_schedule
 WHERE show_status <> 'CANCELLED' AND start_time >= CAST($now AS TIMESTAMP)
-  AND ((SELECT full_run FROM sd_mode) OR cinema_code IN (SELECT cinema_code FROM sd_scope));
+  AND ($full_run OR cinema_code IN (SELECT cinema_code FROM sd_scope));
 CREATE OR REPLACE TEMP TABLE cs AS
 SELECT rowid AS cid, platform, cinema_code, business_date, start_ts, hall_name, hall_key, film_name,
        film_key, price_fen
 FROM cur.competitor_schedule
 WHERE cinema_code IS NOT NULL AND start_ts >= CAST($now AS TIMESTAMP)
-  AND ((SELECT full_run FROM sd_mode) OR cinema_code IN (SELECT cinema_code FROM sd_scope));
+  AND ($full_run OR cinema_code IN (SELECT cinema_code FROM sd_scope));
 -- a platform covers (cinema, date) when it lists any show there; partner of a cinema = who lists it
 CREATE OR REPLACE TEMP TABLE cover AS SELECT DISTINCT platform, cinema_code, business_date FROM cs;
 CREATE OR REPLACE TEMP TABLE pcover AS SELECT DISTINCT source, cinema_code, business_date FROM ps;
@@ -96,23 +80,32 @@ SELECT v.*, c.price_fen, c.start_ts AS c_start, c.hall_name AS c_hall, c.film_na
             THEN abs(p.total_fen - c.price_fen) / c.price_fen::DOUBLE > $price_tol END AS price_off
 FROM view_ v JOIN ps p USING (pid)
 LEFT JOIN cs c ON c.cid = coalesce(v.cid1, v.cid2);
+-- Each rule's predicate, once: the rules below select by these flags, and evidence is built only for
+-- shows some rule flags (building it for every show is the costly part).
 CREATE OR REPLACE TEMP TABLE per_show_all AS
-SELECT pid, count(*) AS n_cov, count(cid1) AS n_l1, count(cid2) AS n_l2,
-       count(*) FILTER (WHERE cid1 IS NOT NULL AND NOT hall_eq) AS n_hall_off,
-       count(*) FILTER (WHERE cid1 IS NOT NULL AND NOT film_eq) AS n_film_off,
-       count(*) FILTER (WHERE cid1 IS NOT NULL AND hall_eq AND film_eq) AS n_agree,
-       count(*) FILTER (WHERE price_off) AS n_price_off,
-       min(c_start) FILTER (WHERE cid2 IS NOT NULL) AS platform_start
-FROM judged GROUP BY pid;
--- evidence JSON only for shows some rule may flag (building it for every show is the costly part);
+SELECT *,
+       n_cov >= 2 AND n_l1 = 0 AND n_l2 = 0 AS is_ghost,
+       n_cov >= 2 AND n_l1 = 0 AND n_l2 = n_cov AS is_time_shift,
+       n_l1 >= 2 AND n_hall_off = n_l1 AS is_hall_swap,
+       n_l1 >= 2 AND n_film_off = n_l1 AS is_film_swap,
+       n_l1 >= 2 AND n_price_off = n_l1 AND n_hall_off = 0 AND n_film_off = 0 AS is_price,
+       n_l1 = 0 AND n_l2 = 1 AS is_time_shift_single_platform,
+       n_l1 = 1 AND n_l2 = 0 AND (n_hall_off = 1 OR n_film_off = 1) AS is_swap_single_platform,
+       -- a platform that disagrees while the partner and at least one other platform agree
+       n_agree >= 1 AND (n_l2 > 0 OR n_hall_off > 0 OR n_film_off > 0) AS has_platform_fault
+FROM (
+  SELECT pid, count(*) AS n_cov, count(cid1) AS n_l1, count(cid2) AS n_l2,
+         count(*) FILTER (WHERE cid1 IS NOT NULL AND NOT hall_eq) AS n_hall_off,
+         count(*) FILTER (WHERE cid1 IS NOT NULL AND NOT film_eq) AS n_film_off,
+         count(*) FILTER (WHERE cid1 IS NOT NULL AND hall_eq AND film_eq) AS n_agree,
+         count(*) FILTER (WHERE price_off) AS n_price_off,
+         min(c_start) FILTER (WHERE cid2 IS NOT NULL) AS platform_start
+  FROM judged GROUP BY pid);
 -- platforms in name order, so the evidence reads the same on every run
 CREATE OR REPLACE TEMP TABLE flagged AS
 SELECT * FROM per_show_all
-WHERE (n_cov >= 2 AND n_l1 = 0)
-   OR (n_l1 >= 2 AND (n_hall_off = n_l1 OR n_film_off = n_l1 OR n_price_off = n_l1))
-   OR (n_agree >= 1 AND (n_l2 > 0 OR n_hall_off > 0 OR n_film_off > 0))
-   OR (n_l1 = 0 AND n_l2 = 1)
-   OR (n_l1 = 1 AND n_l2 = 0 AND (n_hall_off = 1 OR n_film_off = 1));
+WHERE is_ghost OR is_time_shift OR is_hall_swap OR is_film_swap OR is_price OR is_time_shift_single_platform
+   OR is_swap_single_platform OR has_platform_fault;
 CREATE OR REPLACE TEMP TABLE per_show AS
 SELECT f.*, v.platforms_view FROM flagged f
 JOIN (SELECT pid, to_json(map_from_entries(list({'k': platform, 'v': json_object('platform_start', c_start, 'hall_name', c_hall,
@@ -134,7 +127,7 @@ FROM c_orphan a JOIN c_orphan b ON b.cinema_code = a.cinema_code AND b.business_
   AND abs(date_diff('second', a.start_ts, b.start_ts)) <= $time_tol_min * 60
 GROUP BY ALL;
 
-CREATE OR REPLACE TEMP TABLE sd_new AS
+CREATE OR REPLACE TEMP TABLE candidates_new AS
 WITH base AS (
   SELECT p.*, s.*, coalesce(o.live_orders, 0) AS live_orders, coalesce(o.live_fen, 0) AS live_fen,
          json_object('partner', json_object('source', p.source, 'show_code', p.show_code, 'start', p.start_time,
@@ -148,7 +141,7 @@ WITH base AS (
          live_orders, live_fen, ev,
          format('{} lists a {} show of {} in hall {} at cinema {} that no ticketing platform lists.',
                 source, strftime(start_time, '%m-%d %H:%M'), film_name, hall_name, cinema_code) AS reason
-  FROM base b WHERE n_cov >= 2 AND n_l1 = 0 AND n_l2 = 0
+  FROM base b WHERE is_ghost
     -- a second code of the same show is SHOW_DUPLICATE, not a ghost
     AND NOT EXISTS (SELECT 1 FROM ps t WHERE t.pid <> b.pid AND t.source = b.source AND t.cinema_code = b.cinema_code
                     AND t.start_time = b.start_time AND t.hall_key = b.hall_key AND t.film_key = b.film_key)
@@ -157,22 +150,22 @@ WITH base AS (
          format('{} has {} in hall {} at cinema {} starting {}, but the platforms list it at {}.',
                 source, film_name, hall_name, cinema_code, strftime(start_time, '%m-%d %H:%M'),
                 strftime(platform_start, '%m-%d %H:%M'))
-  FROM base WHERE n_cov >= 2 AND n_l1 = 0 AND n_l2 = n_cov
+  FROM base WHERE is_time_shift
   UNION ALL
   SELECT 'SHOW_HALL_MISMATCH', 'hall_swap', source, cinema_code, business_date, start_time, live_orders, live_fen, ev,
          format('{} puts the {} show of {} at cinema {} in {}, but the platforms list another hall.',
                 source, strftime(start_time, '%m-%d %H:%M'), film_name, cinema_code, hall_name)
-  FROM base WHERE n_l1 >= 2 AND n_hall_off = n_l1
+  FROM base WHERE is_hall_swap
   UNION ALL
   SELECT 'SHOW_FILM_MISMATCH', 'film_swap', source, cinema_code, business_date, start_time, live_orders, live_fen, ev,
          format('{} shows {} at {} in hall {} at cinema {}, but the platforms list a different film.',
                 source, film_name, strftime(start_time, '%m-%d %H:%M'), hall_name, cinema_code)
-  FROM base WHERE n_l1 >= 2 AND n_film_off = n_l1
+  FROM base WHERE is_film_swap
   UNION ALL
   SELECT 'SHOW_PRICE_MISMATCH', 'price', source, cinema_code, business_date, start_time, live_orders, live_fen, ev,
          format('{} prices the {} show of {} at cinema {} at {} yuan, far from what the platforms show.',
                 source, strftime(start_time, '%m-%d %H:%M'), film_name, cinema_code, round(total_fen / 100.0, 2))
-  FROM base WHERE n_l1 >= 2 AND n_price_off = n_l1 AND n_hall_off = 0 AND n_film_off = 0
+  FROM base WHERE is_price
   UNION ALL
   -- one platform's word against the partner's: raised, marked unconfirmed
   SELECT 'SHOW_TIME_MISMATCH', 'time_shift_single_platform', source, cinema_code, business_date, platform_start,
@@ -180,7 +173,7 @@ WITH base AS (
          format('{} has {} in hall {} at cinema {} starting {}, but the only platform listing it has {} (unconfirmed: no second platform to compare).',
                 source, film_name, hall_name, cinema_code, strftime(start_time, '%m-%d %H:%M'),
                 strftime(platform_start, '%m-%d %H:%M'))
-  FROM base WHERE n_l1 = 0 AND n_l2 = 1
+  FROM base WHERE is_time_shift_single_platform
   UNION ALL
   SELECT CASE WHEN n_hall_off = 1 THEN 'SHOW_HALL_MISMATCH' ELSE 'SHOW_FILM_MISMATCH' END,
          CASE WHEN n_hall_off = 1 THEN 'hall_swap_single_platform' ELSE 'film_swap_single_platform' END,
@@ -188,9 +181,9 @@ WITH base AS (
          format('{} lists the {} show of {} at cinema {} in hall {}, but the only platform listing it has another {} (unconfirmed: no second platform to compare).',
                 source, strftime(start_time, '%m-%d %H:%M'), film_name, cinema_code, hall_name,
                 CASE WHEN n_hall_off = 1 THEN 'hall' ELSE 'film' END)
-  FROM base WHERE n_l1 = 1 AND n_l2 = 0 AND (n_hall_off = 1 OR n_film_off = 1)
+  FROM base WHERE is_swap_single_platform
 ), platform_faults AS (
-  -- a platform that disagrees while the partner and at least one other platform agree
+  -- which platform disagrees, and how
   SELECT CASE WHEN j.cid2 IS NOT NULL THEN 'SHOW_TIME_MISMATCH'
               WHEN NOT j.hall_eq THEN 'SHOW_HALL_MISMATCH' ELSE 'SHOW_FILM_MISMATCH' END AS category,
          CASE WHEN j.cid2 IS NOT NULL THEN 'time_shift' WHEN NOT j.hall_eq THEN 'hall_swap' ELSE 'film_swap' END AS rule,
@@ -200,7 +193,7 @@ WITH base AS (
                 j.platform, strftime(b.start_time, '%m-%d %H:%M'), b.film_name, b.cinema_code,
                 CASE WHEN j.cid2 IS NOT NULL THEN 'start time' WHEN NOT j.hall_eq THEN 'hall' ELSE 'film' END) AS reason
   FROM judged j JOIN base b USING (pid)
-  WHERE b.n_agree >= 1 AND (j.cid2 IS NOT NULL OR (j.cid1 IS NOT NULL AND NOT (j.hall_eq AND j.film_eq)))
+  WHERE b.has_platform_fault AND (j.cid2 IS NOT NULL OR (j.cid1 IS NOT NULL AND NOT (j.hall_eq AND j.film_eq)))
 )
 SELECT category, rule, source, cinema_code, business_date, show_start_time, NULL::VARCHAR AS order_id,
        NULL::VARCHAR AS pickup_code, CAST(live_orders AS INTEGER) AS affected_orders, CAST(live_fen AS BIGINT) AS impact_fen,
@@ -213,11 +206,7 @@ SELECT 'SHOW_MISSING', 'dropped', pc.source, m.cinema_code, m.business_date, m.s
               pc.source, strftime(m.start_ts, '%m-%d %H:%M'), m.film_name, m.hall_name, m.cinema_code, m.n_platforms),
        json_object('partner', NULL, 'platforms', m.platforms_view)
 FROM missing m JOIN pcover pc ON pc.cinema_code = m.cinema_code AND pc.business_date = m.business_date;
-DELETE FROM cand.schedule_discrepancy
-WHERE (SELECT full_run FROM sd_mode) OR cinema_code IN (SELECT cinema_code FROM sd_scope)
-   OR show_start_time < CAST($now AS TIMESTAMP);
-INSERT INTO cand.schedule_discrepancy SELECT * FROM sd_new;
-DELETE FROM cur.schedule_discrepancy_inputs;
-INSERT INTO cur.schedule_discrepancy_inputs SELECT * FROM sd_inputs;
-DELETE FROM cur.schedule_discrepancy_state;
-INSERT INTO cur.schedule_discrepancy_state VALUES (CAST($now AS TIMESTAMP), $time_tol_min, $max_shift_min, $price_tol);
+-- rows of cinemas not re-evaluated stay, except for shows that have started (they leave the comparison)
+CREATE OR REPLACE TEMP TABLE candidates_kept AS
+SELECT * FROM cand.schedule_discrepancy
+WHERE (cinema_code IN (SELECT cinema_code FROM sd_scope) OR show_start_time < CAST($now AS TIMESTAMP)) IS NOT TRUE;

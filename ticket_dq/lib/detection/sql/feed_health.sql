@@ -1,3 +1,4 @@
+-- requires: partner_snapshots
 -- cand.feed_health: FEED_LATE (no delivery within the source's SLA before $now), FEED_PARTIAL (ledger
 -- rows REJECTED: manifest/sha256 mismatch, undecodable file), FEED_VOLUME_DROP (a partner snapshot far
 -- below the partner's recent baseline). One row per source and business date.
@@ -6,7 +7,7 @@
 -- same source has superseded no longer shapes the current schedule, so the show-level issues found on
 -- that later snapshot are real alerts (a national day: FH's 17:00 partial file must not hide what its
 -- 20:00 snapshot shows). Faulty files of other feeds (orders, codes: not snapshots) always inhibit.
-CREATE OR REPLACE TABLE cand.feed_health AS
+CREATE OR REPLACE TEMP TABLE candidates_new AS
 WITH last AS (
   SELECT feed, source, max(coalesce(snapshot_ts, ingested_at)) AS last_ts, count(*) AS files
   FROM meta.ingested_files WHERE feed IN ('partner_schedule', 'competitor_schedule') GROUP BY ALL

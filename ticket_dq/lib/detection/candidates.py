@@ -1,0 +1,128 @@
+"""The comparisons: each writes one issue-candidate table ``cand.<name>`` of the shape
+``warehouse.CANDIDATE_COLUMNS``, which ``issue_table.build_issues`` unions.
+
+The contract between this module and a comparison's script (``sql/<name>.sql``):
+- the script leaves its findings in TEMP ``candidates_new`` (columns named as CANDIDATE_COLUMNS);
+- an incremental comparison also leaves TEMP ``candidates_kept``: the rows of ``cand.<name>`` that
+  still hold (not re-evaluated and not aged out). It reads ``$full_run``, ``$last_now`` and TEMP
+  ``changed_inputs`` (see ``incremental``) to know what to re-evaluate.
+``evaluate`` then replaces the table with kept + new rows and records the incremental state, all in
+one transaction with the script itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from ticket_dq.lib import warehouse
+from ticket_dq.lib.detection import incremental, scripts, tolerances
+from ticket_dq.lib.detection.incremental import Incremental
+from ticket_dq.lib.pause_points import pause_point
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str  # cand.<name>, computed by sql/<name>.sql
+    incremental: Incremental | None = None
+
+    @property
+    def table(self) -> str:
+        return f"cand.{self.name}"
+
+
+COMPARISONS: dict[str, Comparison] = {c.name: c for c in (
+    Comparison("feed_health"),
+    Comparison("unmapped_entity"),
+    # a new platform crawl can pair or unpair any show: full; a partner's snapshot touches its cinemas
+    Comparison("schedule_discrepancy", Incremental(knobs=("time_tol_min", "max_shift_min", "price_tol"),
+                                                   full_when_changed=("platform",))),
+    # every finding lies within one partner's schedule
+    Comparison("schedule_integrity", Incremental(knobs=("integrity_lookback_h", "cleaning_gap_min"))),
+    # an order is judged from its partner's schedule, the crawls, its own state and the films
+    Comparison("order_show", Incremental(knobs=("time_tol_min",), full_when_changed=("platform",),
+                                         read_whole=("cur.order_state", "ref.films"))),
+    Comparison("seat_double_sold"),
+    Comparison("pickup_code"),
+)}
+
+
+def _cast_columns() -> str:
+    return ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in warehouse.CANDIDATE_COLUMNS)
+
+
+def ensure_candidate_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create ``table`` in the candidate shape; one left in another shape (by older code) is re-created
+    (in the caller's transaction, so it is never seen missing)."""
+    schema, name = table.split(".")
+    have = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position", [schema, name]).fetchall()]
+    if have and have != [n for n, _ in warehouse.CANDIDATE_COLUMNS]:
+        con.execute(f"DROP TABLE {table}")
+    con.execute(warehouse.candidate_table_ddl(table))
+
+
+def write_candidates(con: duckdb.DuckDBPyConnection, table: str, *sources: str) -> int:
+    """Replace ``table`` with the rows of the TEMP ``sources``, cast to the candidate shape (in the
+    caller's transaction). Returns the rows written."""
+    ensure_candidate_table(con, table)
+    con.execute(f"DELETE FROM {table}")
+    for src in sources:
+        con.execute(f"INSERT INTO {table} SELECT {_cast_columns()} FROM {src}")
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, name: str, now: datetime,
+             tol: tolerances.Tolerances | None = None) -> tuple[int, incremental.Scope | None]:
+    """Run comparison ``name`` into ``cand.<name>``: script, candidates and incremental state commit
+    together or not at all. Returns the table's rows and, for an incremental one, its scope."""
+    comp = COMPARISONS[name]
+    params = tolerances.params(now, tol)
+    scripts.prepare(con)
+    with warehouse.transaction(con):
+        ensure_candidate_table(con, comp.table)
+        scope = None
+        if comp.incremental:
+            scope = incremental.decide(con, comp.table, comp.incremental, params)
+            params = {**params, "full_run": scope.full, "last_now": scope.last_now}
+        scripts.execute(con, [name], params)
+        keep = scope is not None and not scope.full
+        n = write_candidates(con, comp.table, *(["candidates_kept"] if keep else []), "candidates_new")
+        if scope is not None:
+            incremental.save(con, comp.table, scope)
+        pause_point(f"{comp.table}:written")
+    pause_point(f"{comp.table}:committed")
+    return n, scope
+
+
+def candidate_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every table in schema cand that has all candidate columns (comparisons, validation, and any other)."""
+    need = [n for n, _ in warehouse.CANDIDATE_COLUMNS]
+    rows = con.execute(
+        """SELECT table_name FROM information_schema.columns WHERE table_schema = 'cand' AND column_name IN ?
+           GROUP BY table_name HAVING count(DISTINCT column_name) = ? ORDER BY table_name""",
+        [need, len(need)]).fetchall()
+    return [r[0] for r in rows]
+
+
+def union_sql(tables: list[str]) -> str:
+    """One SELECT over the candidate tables, in the candidate shape (empty, typed, when there are none)."""
+    cols = _cast_columns()
+    if tables:
+        return " UNION ALL ".join(f'SELECT {cols} FROM cand."{t}"' for t in tables)
+    nulls = ", ".join(f"NULL AS {n}" for n, _ in warehouse.CANDIDATE_COLUMNS)
+    return f"SELECT {cols} FROM (SELECT {nulls}) WHERE false"
+
+
+def summary(con: duckdb.DuckDBPyConnection, table: str) -> dict:
+    """What a candidate table holds, for run metadata: counts by category, rule and source, and a sample."""
+    return {
+        "by_category": con.execute(
+            f"SELECT category, rule, source, count(*) FROM {table} GROUP BY ALL ORDER BY ALL").fetchall(),
+        "sample": con.execute(
+            f"SELECT category, source, business_key, reason FROM {table} ORDER BY category, business_key LIMIT 10"
+        ).fetchall(),
+    }

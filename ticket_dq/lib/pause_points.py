@@ -1,0 +1,23 @@
+"""Named points where a process can be made to stop, so crash-safety tests can SIGKILL a real run
+exactly there (between writes that must commit together, or right after a commit).
+
+With ``TICKET_DQ_PAUSE_AT=<name>`` set, the process that reaches ``pause_point(<name>)`` writes the name
+into ``TICKET_DQ_PAUSE_FILE`` and waits to be killed. Unset (always, outside those tests), it does nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ticket_dq import settings
+
+
+def pause_point(name: str) -> None:
+    if settings.env("TICKET_DQ_PAUSE_AT") != name:
+        return
+    marker = settings.env("TICKET_DQ_PAUSE_FILE")
+    if marker:
+        Path(marker).write_text(name, encoding="utf-8")
+    while True:  # the test kills this process; it never resumes
+        time.sleep(1)
