@@ -15,6 +15,7 @@ import duckdb
 
 from ticket_dq.lib import normalize, sqlscript, warehouse
 from ticket_dq.lib.detection import tolerances
+from ticket_dq.lib.pause_points import pause_point
 
 SQL = Path(__file__).parent / "sql"
 SCHEMAS = ("map", "cur", "cand", "dq", "meta")
@@ -60,3 +61,4 @@ def run(con: duckdb.DuckDBPyConnection, *names: str, now: datetime, tol: toleran
     prepare(con)
     with warehouse.transaction(con):
         execute(con, names, tolerances.params(now, tol))
+        pause_point(f"{'+'.join(names)}:written")
