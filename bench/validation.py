@@ -135,7 +135,7 @@ def _child(path: str, db: str) -> dict:
                 batch_parameters={"dataframe": df}, result_format="SUMMARY")
             extra["unexpected_total"] = int(sum(v or 0 for v in _counts(res.results).values()))
         elif path == "gx_duckdb_suite":
-            from ticket_dq.defs.validation.suites import PARTNER_SCHEDULE
+            from ticket_dq.lib.validation.suites import PARTNER_SCHEDULE
             out = run_suite(con, PARTNER_SCHEDULE, run_id="bench", validated_at=datetime(2026, 3, 8, 11))
             con.execute("DELETE FROM dq.validated_files; DELETE FROM dq.validation_results")
             extra["unexpected_total"] = int(sum(r.unexpected_count or 0 for r in out.results))

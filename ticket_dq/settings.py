@@ -7,15 +7,11 @@ another landing area or warehouse by setting the variables before calling in.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 # Beijing time, no DST: every timestamp in the contract is naive local time in this zone.
 BEIJING = timezone(timedelta(hours=8))
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 def _path(var: str, default: str) -> Path:
     raw = os.environ.get(var) or default
@@ -74,17 +70,6 @@ def now() -> datetime:
 def env(name: str, default: str | None = None) -> str | None:
     """Other knobs (SMTP, webhook, tolerances) go through here so this stays the one reader."""
     return os.environ.get(name, default)
-
-
-@dataclass(frozen=True)
-class Settings:
-    landing: Path
-    warehouse: Path
-    now: datetime
-
-    @classmethod
-    def from_env(cls) -> "Settings":
-        return cls(landing=landing_root(), warehouse=warehouse_path(), now=now())
 
 
 def use_now(value: datetime | str) -> None:

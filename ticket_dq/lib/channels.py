@@ -2,9 +2,10 @@
 Slack JSON), and a local ``file`` channel. Each ``send(message)`` either delivers or raises
 ``ChannelError``; the outbox decides about retries.
 
-Configuration comes from the environment through ``settings.env`` (``channels_from_env``):
-TICKET_DQ_SMTP_HOST / _PORT / _USER / _PASSWORD / _FROM / _STARTTLS (1|true), TICKET_DQ_WEBHOOK_URL,
-TICKET_DQ_WEBHOOK_FORMAT (feishu | dingtalk | slack, default slack). The file channel is always on.
+Configuration comes from the environment through ``settings.env`` (``channels_from_env``), the
+variables named in ``CHANNEL_SETTINGS``: TICKET_DQ_SMTP_HOST / _PORT / _USER / _PASSWORD / _FROM /
+_STARTTLS (1|true) / _CAFILE, TICKET_DQ_WEBHOOK_URL, TICKET_DQ_WEBHOOK_FORMAT (feishu | dingtalk |
+slack, default slack). The file channel is always on.
 """
 
 from __future__ import annotations
@@ -148,19 +149,30 @@ class WebhookChannel:
         self._session.close()
 
 
+# Every channel setting: field name -> environment variable. The one list of their names (the
+# notifier resource wires the same variables as dg.EnvVar).
+CHANNEL_SETTINGS: dict[str, str] = {
+    "smtp_host": "TICKET_DQ_SMTP_HOST", "smtp_port": "TICKET_DQ_SMTP_PORT", "smtp_user": "TICKET_DQ_SMTP_USER",
+    "smtp_password": "TICKET_DQ_SMTP_PASSWORD", "smtp_from": "TICKET_DQ_SMTP_FROM",
+    "smtp_starttls": "TICKET_DQ_SMTP_STARTTLS", "smtp_cafile": "TICKET_DQ_SMTP_CAFILE",
+    "webhook_url": "TICKET_DQ_WEBHOOK_URL", "webhook_format": "TICKET_DQ_WEBHOOK_FORMAT",
+}
+
+
 def channels_from_env(env: Callable[[str], str | None] | None = None) -> dict:
     """The enabled channels: file always; smtp / webhook when their settings are present."""
     env = env or settings.env
+    get = {field: env(var) for field, var in CHANNEL_SETTINGS.items()}.get
     out: dict = {"file": FileChannel(settings.outbox_dir())}
-    host = env("TICKET_DQ_SMTP_HOST")
+    host = get("smtp_host")
     if host:
         out["smtp"] = SmtpChannel(
-            host=host, port=int(env("TICKET_DQ_SMTP_PORT") or 25), user=env("TICKET_DQ_SMTP_USER") or None,
-            password=env("TICKET_DQ_SMTP_PASSWORD") or None,
-            sender=env("TICKET_DQ_SMTP_FROM") or "ticket-dq@localhost",
-            starttls=(env("TICKET_DQ_SMTP_STARTTLS") or "").lower() in ("1", "true", "yes"),
-            cafile=env("TICKET_DQ_SMTP_CAFILE") or None)
-    url = env("TICKET_DQ_WEBHOOK_URL")
+            host=host, port=int(get("smtp_port") or 25), user=get("smtp_user") or None,
+            password=get("smtp_password") or None,
+            sender=get("smtp_from") or "ticket-dq@localhost",
+            starttls=(get("smtp_starttls") or "").lower() in ("1", "true", "yes"),
+            cafile=get("smtp_cafile") or None)
+    url = get("webhook_url")
     if url:
-        out["webhook"] = WebhookChannel(url=url, fmt=(env("TICKET_DQ_WEBHOOK_FORMAT") or "slack").lower())
+        out["webhook"] = WebhookChannel(url=url, fmt=(get("webhook_format") or "slack").lower())
     return out

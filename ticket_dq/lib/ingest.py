@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -127,9 +127,6 @@ class FeedReport:
     @property
     def encodings(self) -> list[str]:
         return sorted({f.encoding for f in self.files if f.encoding})
-
-    def as_dicts(self) -> list[dict]:
-        return [asdict(f) for f in self.files]
 
 
 # ---- helpers ------------------------------------------------------------------------------------------

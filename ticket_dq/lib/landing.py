@@ -168,14 +168,6 @@ def reference_files(root: Path) -> dict[str, Path]:
     return {name: base / f"{name}.csv" for name in contract.REFERENCE if (base / f"{name}.csv").is_file()}
 
 
-def sha256_file(path: Path, chunk: int = 8 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _fingerprint(entries: list[tuple[str, int, int]]) -> str:
     return hashlib.sha256(json.dumps(sorted(entries)).encode()).hexdigest()[:16]
 

@@ -29,7 +29,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from ticket_dq.lib import complaints, contract, lifecycle, warehouse
+from ticket_dq.lib import complaints, contract, lifecycle, markdown, warehouse
 
 W_ACCURACY, W_RECALL, W_CLOSED_LOOP = 0.3, 0.3, 0.4
 DAILY_TABLE = "dq.metrics_daily"
@@ -225,10 +225,6 @@ def q_score(accuracy: float | None, recall: float | None, closed_loop_rate: floa
     return W_ACCURACY * accuracy + W_RECALL * recall + W_CLOSED_LOOP * closed_loop_rate
 
 
-def ratio(num: int, den: int) -> float | None:
-    return num / den if den else None
-
-
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS dq")
     con.execute(DAILY_DDL)
@@ -339,9 +335,5 @@ def summary_markdown(rows: list[dict], limit: int = 14) -> str:
     cols = ("metric_date", "alerts", "confirmed", "false_positive", "pending", "resolved", "complaint_only",
             "accuracy", "recall", "closed_loop_rate", "q_score", "complaints_total", "complaints_data_related",
             "data_complaint_ratio")
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows[-limit:]:
-        lines.append("| " + " | ".join(fmt(r.get(c)) for c in cols) + " |")
-    if not rows:
-        lines.append("| (no days with alerts or complaints yet) |")
-    return "\n".join(lines)
+    body = [[fmt(r.get(c)) for c in cols] for r in rows[-limit:]]
+    return markdown.table(cols, body or [["(no days with alerts or complaints yet)"] + [""] * (len(cols) - 1)])

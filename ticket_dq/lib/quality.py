@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from ticket_dq.lib import markdown
+
 _MATCH = """
   f.category = e.category AND f.source = e.source AND (
     (f.category LIKE 'SHOW\\_%' ESCAPE '\\' AND f.cinema_code = e.cinema_code
@@ -54,12 +56,13 @@ class Score:
     overall: dict
 
     def markdown(self) -> str:
-        lines = ["| category | faults | emitted | precision | recall |", "| --- | ---: | ---: | ---: | ---: |"]
-        for r in self.rows + [dict(self.overall, category="**overall**")]:
-            p = "-" if r["precision"] is None else f"{r['precision']:.3f}"
-            rc = "-" if r["recall"] is None else f"{r['recall']:.3f}"
-            lines.append(f"| {r['category']} | {r['faults']} | {r['emitted']} | {p} | {rc} |")
-        return "\n".join(lines)
+        def share(v):
+            return "-" if v is None else f"{v:.3f}"
+
+        return markdown.table(("category", "faults", "emitted", "precision", "recall"),
+                              [(r["category"], r["faults"], r["emitted"], share(r["precision"]), share(r["recall"]))
+                               for r in self.rows + [dict(self.overall, category="**overall**")]],
+                              numeric=(1, 2, 3, 4))
 
 
 def score(con: duckdb.DuckDBPyConnection, emitted_sql: str, faults_csv: str | Path) -> Score:

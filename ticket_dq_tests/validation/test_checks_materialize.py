@@ -12,7 +12,7 @@ from ticket_dq.defs.validation.assets import validation_failed
 from ticket_dq.defs.validation.checks import (
     PARTNER_SCHEDULE_KEYS_VALID, PARTNER_SCHEDULE_RULES_VALID, build_check,
 )
-from ticket_dq.defs.validation.suites import PARTNER_SCHEDULE
+from ticket_dq.lib.validation.suites import PARTNER_SCHEDULE
 from ticket_dq.lib import warehouse as wh
 from ticket_dq.lib.warehouse import CANDIDATE_COLUMNS
 from ticket_dq_tests.validation.helpers import insert_rows, shows

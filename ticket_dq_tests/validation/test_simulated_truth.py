@@ -8,7 +8,7 @@ import csv
 from datetime import datetime
 
 from ticket_dq.defs.validation.assets import CANDIDATE_RULES
-from ticket_dq.defs.validation.suites import SUITES
+from ticket_dq.lib.validation.suites import SUITES
 from ticket_dq.lib import contract, ingest, warehouse
 from ticket_dq.lib.validation import candidates, run_suite
 from ticket_dq.simulate import SimConfig, generate

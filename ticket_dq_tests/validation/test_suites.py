@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from ticket_dq.defs.validation.suites import ORDERS, PARTNER_SCHEDULE, SUITES
+from ticket_dq.lib.validation.suites import ORDERS, PARTNER_SCHEDULE, SUITES
 from ticket_dq.lib import warehouse
 from ticket_dq.lib.validation import run_suite
 from ticket_dq_tests.validation.helpers import CLEAN_ORDER, insert_rows, shows
@@ -204,7 +204,7 @@ def test_pickup_code_key_duplicate_is_reported_by_the_check_but_is_no_validation
     # status, so it breaks the pickup_codes key. compare reports it as PICKUP_CODE_DUPLICATE; a
     # VALIDATION_FAILED issue as well would be a second alert for one fault.
     from ticket_dq.defs.validation.assets import CANDIDATE_RULES
-    from ticket_dq.defs.validation.suites import PICKUP_CODES
+    from ticket_dq.lib.validation.suites import PICKUP_CODES
     from ticket_dq.lib.validation import candidates
 
     base = {"allocation_ts": datetime(2026, 3, 8, 10, 30), "channel_partner": "CMB_BANK", "cinema_code": "11010001",

@@ -3,14 +3,15 @@
 import dagster as dg
 
 from ticket_dq import settings
+from ticket_dq.defs import keys
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
-from ticket_dq.lib import export
+from ticket_dq.lib import export, markdown
 
 EXPORTED = [dg.AssetKey(t.split(".")) for t in export.EXPORT_TABLES]
 
 
 @dg.asset(
-    key=dg.AssetKey(["export", "parquet"]),
+    key=keys.EXPORT_PARQUET,
     group_name="export",
     deps=EXPORTED,
     pool=DUCKDB_POOL,  # opens the warehouse through the shared resource (one process at a time)
@@ -24,8 +25,8 @@ def parquet(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
     out = settings.export_dir()
     with warehouse.get_connection() as con:
         done = export.export_tables(con, out, settings.now())
-    table = "\n".join(["| table | file | rows | bytes |", "|---|---|---|---|"] +
-                      [f"| {t} | {d['file']} | {d['rows']} | {d['bytes']} |" for t, d in done.items()])
+    table = markdown.table(("table", "file", "rows", "bytes"),
+                           [(t, d["file"], d["rows"], d["bytes"]) for t, d in done.items()], numeric=(2, 3))
     return dg.MaterializeResult(metadata={
         "export_dir": dg.MetadataValue.path(str(out)),
         "files": dg.MetadataValue.md(table),

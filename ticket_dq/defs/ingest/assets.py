@@ -9,6 +9,7 @@ they are driven by files arriving, and downstream assets react to them eagerly.
 import dagster as dg
 
 from ticket_dq import settings
+from ticket_dq.defs import keys
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib import contract, ingest
 
@@ -29,8 +30,7 @@ REFERENCE_DESCRIPTIONS = {
     "films": "Film master data (12-digit national code per version, name, language, duration).",
 }
 
-RAW_KEYS = [dg.AssetKey(["raw", feed]) for feed in contract.FEEDS]
-REF_KEYS = [dg.AssetKey(["ref", name]) for name in contract.REFERENCE]
+RAW_KEYS, REF_KEYS = keys.RAW_KEYS, keys.REF_KEYS
 
 
 def _md_files(report: ingest.FeedReport, limit: int = 50) -> str:
@@ -49,7 +49,7 @@ def _md_files(report: ingest.FeedReport, limit: int = 50) -> str:
 
 def _raw_asset(feed: str) -> dg.AssetsDefinition:
     @dg.asset(
-        key=dg.AssetKey(["raw", feed]),
+        key=keys.raw(feed),
         group_name=GROUP,
         pool=DUCKDB_POOL,
         kinds={"duckdb"},
@@ -83,7 +83,7 @@ def _raw_asset(feed: str) -> dg.AssetsDefinition:
 
 def _ref_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(
-        key=dg.AssetKey(["ref", name]),
+        key=keys.ref(name),
         group_name=GROUP,
         pool=DUCKDB_POOL,
         kinds={"duckdb"},

@@ -3,13 +3,12 @@
 import dagster as dg
 
 from ticket_dq import settings
+from ticket_dq.defs import keys
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib import complaints, metrics, report
 
 GROUP = "metrics"
-COMPLAINT_LINKS = dg.AssetKey(["dq", "complaint_links"])
-METRICS_DAILY = dg.AssetKey(["dq", "metrics_daily"])
-METRICS_BREAKDOWN = dg.AssetKey(["dq", "metrics_breakdown"])
+COMPLAINT_LINKS, METRICS_DAILY, METRICS_BREAKDOWN = keys.COMPLAINT_LINKS, keys.METRICS_DAILY, keys.METRICS_BREAKDOWN
 METRICS_ASSETS = (COMPLAINT_LINKS, METRICS_DAILY, METRICS_BREAKDOWN)
 
 
@@ -23,10 +22,10 @@ def _chart_file(name: str, png: bytes) -> dg.MetadataValue:
     tmp.replace(path)
     return dg.MetadataValue.path(str(path))
 
-ISSUES = dg.AssetKey(["dq", "issues"])
-RAW_COMPLAINTS = dg.AssetKey(["raw", "complaints"])
-RAW_ISSUE_EVENTS = dg.AssetKey(["raw", "issue_events"])
-REJECTED_EVENTS = dg.AssetKey(["dq", "issue_events_rejected"])
+ISSUES = keys.ISSUES
+RAW_COMPLAINTS = keys.raw("complaints")
+RAW_ISSUE_EVENTS = keys.raw("issue_events")
+REJECTED_EVENTS = keys.ISSUE_EVENTS_REJECTED
 
 
 class MetricsConfig(dg.Config):
@@ -39,7 +38,7 @@ class MetricsConfig(dg.Config):
 @dg.asset(
     key=COMPLAINT_LINKS,
     group_name=GROUP,
-    deps=[RAW_COMPLAINTS, dg.AssetKey(["raw", "orders"]), dg.AssetKey(["raw", "pickup_codes"]), ISSUES],
+    deps=[RAW_COMPLAINTS, keys.raw("orders"), keys.raw("pickup_codes"), ISSUES],
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
 )

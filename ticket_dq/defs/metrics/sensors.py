@@ -14,6 +14,7 @@ import json
 
 import dagster as dg
 
+from ticket_dq.defs import keys
 from ticket_dq.defs.metrics.assets import ISSUES, METRICS_ASSETS, RAW_COMPLAINTS, RAW_ISSUE_EVENTS
 
 WATCHED = {"complaints": RAW_COMPLAINTS, "issue_events": RAW_ISSUE_EVENTS}
@@ -22,7 +23,7 @@ MAX_RECORDS = 500
 
 def metrics_run_config(*, days: list[str] | None = None, ingest_run_ids: list[str] | None = None) -> dict:
     cfg = {"days": list(days or []), "ingest_run_ids": list(ingest_run_ids or [])}
-    return {"ops": {"dq__metrics_daily": {"config": cfg}, "dq__metrics_breakdown": {"config": cfg}}}
+    return {"ops": {keys.op_name(key): {"config": cfg} for key in (keys.METRICS_DAILY, keys.METRICS_BREAKDOWN)}}
 
 
 @dg.sensor(

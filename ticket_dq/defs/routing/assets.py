@@ -4,12 +4,13 @@
 import dagster as dg
 
 from ticket_dq import settings
+from ticket_dq.defs import keys
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.defs.routing.resources import NotifierResource
-from ticket_dq.lib import outbox, routing
+from ticket_dq.lib import markdown, outbox, routing
 
-NOTIFICATIONS_KEY = dg.AssetKey(["dq", "notifications"])
-ISSUES_KEY = dg.AssetKey(["dq", "issues"])
+NOTIFICATIONS_KEY = keys.NOTIFICATIONS
+ISSUES_KEY = keys.ISSUES
 
 
 class DispatchConfig(dg.Config):
@@ -18,14 +19,9 @@ class DispatchConfig(dg.Config):
 
 
 def _md_messages(msgs: list[dict], limit: int = 30) -> str:
-    if not msgs:
-        return "_no messages sent in this run_"
-    lines = ["| team | channel | recipient | issues | escalation |", "|---|---|---|---|---|"]
-    for m in msgs[:limit]:
-        lines.append(f"| {m['team']} | {m['channel']} | {m['recipient']} | {m['issues']} | {m['escalation']} |")
-    if len(msgs) > limit:
-        lines.append(f"| ... | {len(msgs) - limit} more | | | |")
-    return "\n".join(lines)
+    cols = ("team", "channel", "recipient", "issues", "escalation")
+    return markdown.table(cols, [[m[c] for c in cols] for m in msgs], limit=limit,
+                          empty="_no messages sent in this run_")
 
 
 @dg.asset(
@@ -34,7 +30,6 @@ def _md_messages(msgs: list[dict], limit: int = 30) -> str:
     group_name="routing",
     pool=DUCKDB_POOL,
     kinds={"duckdb", "email"},
-    description=__doc__,
 )
 def notifications(context: dg.AssetExecutionContext, config: DispatchConfig,
                   warehouse: WarehouseResource, notifier: NotifierResource) -> dg.MaterializeResult:

@@ -2,8 +2,8 @@
 (the SMTP password) stay environment references and never land in run config or the UI.
 
 A channel is enabled only when its variable is set when the code location loads (``file`` is
-always on): TICKET_DQ_SMTP_HOST / _PORT / _USER / _PASSWORD / _FROM / _STARTTLS / _CAFILE, TICKET_DQ_WEBHOOK_URL
-/ _FORMAT. Unset variables are simply not wired, so a location without SMTP loads and runs.
+always on): the variables named in ``lib.channels.CHANNEL_SETTINGS`` (TICKET_DQ_SMTP_*, TICKET_DQ_WEBHOOK_*).
+Unset variables are simply not wired, so a location without SMTP loads and runs.
 """
 
 import dagster as dg
@@ -11,13 +11,7 @@ import dagster as dg
 from ticket_dq import settings
 from ticket_dq.lib import channels as channels_lib
 
-ENV_FIELDS = {
-    "smtp_host": "TICKET_DQ_SMTP_HOST", "smtp_port": "TICKET_DQ_SMTP_PORT", "smtp_user": "TICKET_DQ_SMTP_USER",
-    "smtp_password": "TICKET_DQ_SMTP_PASSWORD", "smtp_from": "TICKET_DQ_SMTP_FROM",
-    "smtp_starttls": "TICKET_DQ_SMTP_STARTTLS", "smtp_cafile": "TICKET_DQ_SMTP_CAFILE",
-    "webhook_url": "TICKET_DQ_WEBHOOK_URL",
-    "webhook_format": "TICKET_DQ_WEBHOOK_FORMAT",
-}
+ENV_FIELDS = channels_lib.CHANNEL_SETTINGS
 
 
 class NotifierResource(dg.ConfigurableResource):

@@ -9,13 +9,14 @@ from datetime import datetime
 import dagster as dg
 
 from ticket_dq import settings
-from ticket_dq.defs.routing.assets import ISSUES_KEY, notifications_job
+from ticket_dq.defs import keys
+from ticket_dq.defs.routing.assets import ISSUES_KEY, NOTIFICATIONS_KEY, notifications_job
 
 ESCALATION_INTERVAL_S = 300
 
 
 def _run_config(trigger: str) -> dict:
-    return {"ops": {"dq__notifications": {"config": {"trigger": trigger}}}}
+    return {"ops": {keys.op_name(NOTIFICATIONS_KEY): {"config": {"trigger": trigger}}}}
 
 
 @dg.sensor(

@@ -3,16 +3,18 @@
 
 import dagster as dg
 
+from ticket_dq.defs import keys
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.defs.validation.checks import asset_key
-from ticket_dq.defs.validation.suites import SUITES
+from ticket_dq.lib.validation.suites import SUITES
+from ticket_dq.lib import markdown
 from ticket_dq.lib.validation import candidates
 
 CANDIDATE_RULES = sorted({r.name for s in SUITES.values() for r in s.rules if r.candidate})
 
 
 @dg.asset(
-    key=["cand", "validation_failed"],
+    key=keys.VALIDATION_FAILED,
     group_name="compare",
     pool=DUCKDB_POOL,
     # Downstream of every validated table: it runs after their checks (one op writes both the
@@ -31,8 +33,7 @@ def validation_failed(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             f"SELECT rule, count(*) FROM {candidates.TABLE} GROUP BY rule ORDER BY rule").fetchall()
         preview = con.execute(
             f"SELECT source, business_date, rule, reason FROM {candidates.TABLE} LIMIT 10").fetchall()
-    md = "\n".join(["| source | date | rule | reason |", "| --- | --- | --- | --- |"]
-                   + [f"| {s} | {d} | {r} | {why} |" for s, d, r, why in preview])
+    md = markdown.table(("source", "date", "rule", "reason"), preview)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(n),
         "candidates_by_rule": dg.MetadataValue.json({r: c for r, c in by_rule}),

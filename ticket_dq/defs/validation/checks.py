@@ -14,7 +14,8 @@ import dagster as dg
 
 from ticket_dq import settings
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
-from ticket_dq.defs.validation.suites import SUITES
+from ticket_dq.lib.validation.suites import SUITES
+from ticket_dq.lib import markdown
 from ticket_dq.lib.validation import Suite, SuiteOutcome, run_suite, store
 from ticket_dq.lib.validation.runner import ERROR, WARN
 
@@ -51,16 +52,15 @@ def _md_table(outcome: SuiteOutcome, severity: str) -> str:
     if not failed:
         return "All expectations passed." if outcome.results else "No new rows to validate."
     why = {rule.name: rule.why for rule in SUITES[outcome.table].rules}
-    lines = ["| expectation | unexpected | of rows | sample keys | why it matters |",
-             "| --- | ---: | ---: | --- | --- |"]
+    rows = []
     for r in failed:
         if r.exception:
-            lines.append(f"| {r.name} | error | {r.element_count} | {r.exception[:120]} | {why.get(r.name, '')} |")
+            rows.append((r.name, "error", r.element_count, r.exception[:120], why.get(r.name, "")))
             continue
         keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in r.sample_keys[:3])
-        lines.append(f"| {r.name} | {r.unexpected_count} | {r.element_count} | {keys.replace('|', '/')} "
-                     f"| {why.get(r.name, '')} |")
-    return "\n".join(lines)
+        rows.append((r.name, r.unexpected_count, r.element_count, keys, why.get(r.name, "")))
+    return markdown.table(("expectation", "unexpected", "of rows", "sample keys", "why it matters"), rows,
+                          numeric=(1, 2))
 
 
 def _result(outcome: SuiteOutcome, severity: str, check_name: str) -> dg.AssetCheckResult:
@@ -105,11 +105,10 @@ def _restated(outcome: SuiteOutcome, latest: dict, severity: str, check_name: st
     the data that is there failed (a vacuous "0/0 passed" would hide an open failure)."""
     rows = latest["rows"]
     failed = [r for r in rows if not r[1]]
-    lines = ["| expectation | unexpected | of rows | sample keys |", "| --- | ---: | ---: | --- |"]
+    table = []
     for name, _, elements, unexpected, samples in failed:
         keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in json.loads(samples or "[]")[:3])
-        lines.append(f"| {name} | {unexpected if unexpected is not None else 'error'} | {elements} "
-                     f"| {keys.replace('|', '/')} |")
+        table.append((name, unexpected if unexpected is not None else "error", elements, keys))
     return dg.AssetCheckResult(
         check_name=check_name, asset_key=asset_key(outcome.table), passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if severity == ERROR else dg.AssetCheckSeverity.WARN,
@@ -122,7 +121,8 @@ def _restated(outcome: SuiteOutcome, latest: dict, severity: str, check_name: st
             "success_percent": dg.MetadataValue.float(100.0 * (len(rows) - len(failed)) / len(rows) if rows else 100.0),
             "unexpected_counts": dg.MetadataValue.json({r[0]: r[3] for r in rows}),
             "failing_expectations": dg.MetadataValue.md(
-                "\n".join(lines) if failed else "All expectations passed in the latest validation."),
+                markdown.table(("expectation", "unexpected", "of rows", "sample keys"), table, numeric=(1, 2))
+                if failed else "All expectations passed in the latest validation."),
         },
     )
 
