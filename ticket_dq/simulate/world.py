@@ -1,7 +1,7 @@
 """Master data of the simulated market: cities, cinemas, halls, films, partners, platforms.
 
 Plain numpy/polars, deterministic for a seed. Everything here is "the truth"; how each source
-renders it (names, ids, encodings) lives in ``render.py``-style helpers in ``generator.py``.
+renders it (names, ids, encodings) lives in ``rendering.py``.
 """
 
 from __future__ import annotations

@@ -376,11 +376,11 @@ def test_cli_parses_feeds_handlers_and_demo_forms(tmp_path, capsys):
 
 
 def test_streaming_in_cinema_chunks_writes_the_same_bytes_as_one_piece(tmp_path, monkeypatch):
-    from ticket_dq.simulate import generator
+    from ticket_dq.simulate import rendering
 
     cfg = SimConfig(cinemas=25, days=1, seed=5, snapshots_per_day=1, crawls_per_day=1)
     generate(tmp_path / "whole", cfg)
-    monkeypatch.setattr(generator, "CHUNK_CINEMAS", 4)
+    monkeypatch.setattr(rendering, "CHUNK_CINEMAS", 4)
     generate(tmp_path / "chunked", cfg)
     whole = {p.relative_to(tmp_path / "whole"): p.read_bytes() for p in (tmp_path / "whole").rglob("*") if p.is_file()}
     chunked = {p.relative_to(tmp_path / "chunked"): p.read_bytes() for p in (tmp_path / "chunked").rglob("*")
