@@ -142,7 +142,7 @@ def score(warehouse: Path, faults_csv: Path, now: str | None = None, samples: in
         suppressed = dict(con.execute("SELECT category, count(*) FROM dq.issues WHERE status = 'SUPPRESSED' "
                                       "GROUP BY ALL").fetchall())
         naive = None
-        if now:  # the naive order-vs-partner comparison on the same warehouse (issue 4); replaces q_* temp tables
+        if now:  # the naive order-vs-partner comparison on the same warehouse; replaces q_* temp tables
             ours = {r["category"]: r for r in sc.rows}
             cats = [c for c in ("ORDER_SHOW_CHANGED", "ORDER_SHOW_CANCELLED") if c in ours]
             normalize.install_macros(con)  # TEMP macros (dq_hall_key) the naive query uses

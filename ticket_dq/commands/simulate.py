@@ -41,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--crawls-per-day", type=_positive, default=None,
                    help="platform crawls per day (default: every 2 h)")
     p.add_argument("--if-empty", action="store_true", help="do nothing when --out already holds feed folders")
-    # handlers (evaluation engineer's ticket_dq.simulate.handlers)
+    # handlers (ticket_dq.simulate.handlers)
     p.add_argument("--landing", type=Path, help="landing area to write issue_events into (handlers)")
     p.add_argument("--warehouse", type=Path, default=None, help="warehouse to read issues from (handlers)")
     p.add_argument("--truth", type=Path, default=None, help="truth folder (default <landing>/_truth)")
@@ -57,7 +57,7 @@ def _has_feeds(out: Path) -> bool:
 
 def run(args) -> int:
     if args.what == "handlers":
-        from ticket_dq.simulate import handlers  # written by the evaluation engineer
+        from ticket_dq.simulate import handlers
 
         return int(handlers.main(args) or 0)
     if args.out is None:

@@ -3,7 +3,7 @@
 - identity: ``issue_id`` = first 16 hex of md5(category | source | business_key): the same fault gets
   the same id on every run, whatever else about it changes;
 - severity P0-P3 from impact: live orders affected, hours until the show, money at stake;
-- team: a default category -> team map (configurable routing is the routing engineer's);
+- team: a default category -> team map (configurable routing lives in lib/routing.py);
 - inhibition: a feed-level fault that makes a source's data for a date untrustworthy (FEED_PARTIAL,
   FEED_VOLUME_DROP) suppresses that source/date's show-level issues (status SUPPRESSED, suppressed_by).
   FEED_LATE does not: a silent partner's latest snapshot is still its word on the schedule, and its

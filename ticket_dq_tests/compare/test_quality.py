@@ -1,7 +1,7 @@
 """End to end: simulate the demo landing -> ingest -> compare -> dq.issues -> score against the truth.
 
-Targets (issue 4): precision and recall >= 0.95 for every category the simulator injects (VALIDATION_FAILED
-is scored when the validation engineer's cand.validation_failed is part of the run; it is not built here),
+Targets: precision and recall >= 0.95 for every category the simulator injects (VALIDATION_FAILED
+is scored when the validation stage's cand.validation_failed is part of the run; it is not built here),
 and the naive order-vs-partner comparison's false ORDER_SHOW_* alerts cut by >= 90 % without losing true ones.
 """
 
@@ -52,7 +52,7 @@ def test_demo_detection_meets_precision_and_recall_targets_and_beats_naive_order
         print("\n" + sc.markdown())
         for row in sc.rows:
             if row["category"] == "VALIDATION_FAILED":
-                continue  # built by the validation engineer's asset, not part of this run
+                continue  # built by the validation stage's asset, not part of this run
             assert row["emitted"] == 0 or row["precision"] >= 0.95, row
             assert row["faults"] == 0 or row["recall"] >= 0.95, row
         scored = {r["category"] for r in sc.rows if r["faults"]}

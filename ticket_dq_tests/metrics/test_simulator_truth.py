@@ -1,7 +1,7 @@
 """On simulator data: complaint links match `_truth/complaints.csv`, and the simulated handlers judge an
 ideal detector's issues (one per injected fault) as true faults.
 
-The detection engineer's issues are not needed: an ideal detector is built from `_truth/faults.csv`
+Detection's issues are not needed: an ideal detector is built from `_truth/faults.csv`
 (issue_id = fault_id), so what is measured here is linking and truth matching alone.
 """
 

@@ -17,7 +17,7 @@ from ticket_dq_tests.routing.conftest import add_issue
 
 @dg.asset(key=["dq", "issues"])
 def issues_stand_in() -> None:
-    """Stands in for the detection engineer's asset: only its materialization event matters here."""
+    """Stands in for the detection stage's asset: only its materialization event matters here."""
 
 
 def test_notifications_asset_routes_and_writes_file_messages(isolated_env, monkeypatch):
