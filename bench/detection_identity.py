@@ -6,7 +6,9 @@ Builds the synthetic day once, then runs bench.detection's pipeline (full, then 
 the incremental path) twice on copies of it: with the compare SQL of ``--base`` (read with ``git show``) and
 with the working tree's. Every candidate table and ``cur.order_state`` must hold the same rows (a multiset;
 JSON evidence compared with its keys sorted, so a different key order is no difference). Prints the step
-times of both and the comparison; exit status 1 when a table differs.
+times of both and the comparison; exit status 1 when a table differs. ``--base`` must follow the same script
+contract (``lib/detection/sql``, candidates left in TEMP ``candidates_new``): older revisions wrote their tables
+themselves.
 """
 
 from __future__ import annotations
