@@ -402,6 +402,21 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
             texts.append(f"CASE WHEN {failed} THEN 'column {col}: cannot parse ' || to_json(__s_{col}) "
                          f"|| ' as {_TYPE_WORDS[typ]}' END")
         outer.append(f"__t_{col} AS {feed.raw_column(col)}")
+    # Key columns (contract ``required`` / ``codes``): a row that cannot be matched is quarantined here
+    # rather than failing the table's blocking check and holding back every other row.
+    typ_of = dict(feed.columns)
+    # A line that is no JSON object has no columns at all: its one reason says so.
+    guard = "__pre_reason IS NULL AND " if extra_reason else ""
+    for col in feed.required:
+        # A typed value that failed to cast already has its reason; this one is for an empty value.
+        missing = guard + (f"__t_{col} IS NULL" if typ_of[col] == "text" else f"__s_{col} IS NULL")
+        errs.append(f"({missing})")
+        texts.append(f"CASE WHEN {missing} THEN 'column {col}: empty, but rows are matched on it' END")
+    for col, n in feed.codes:
+        bad = f"({guard}__t_{col} IS NOT NULL AND NOT (length(__t_{col}) = {n} AND regexp_full_match(__t_{col}, '[0-9]+')))"
+        errs.append(bad)
+        texts.append(f"CASE WHEN {bad} THEN 'column {col}: ' || to_json(__t_{col}) "
+                     f"|| ' is not a national code of {n} digits' END")
     if any(name == "start_ts" for name, _ in feed.derived):
         # Competitor shows: business date + HH:MM; a start before 06:00 is on the next calendar day.
         h, m = "CAST(split_part(__t_start_time, ':', 1) AS INTEGER)", "CAST(split_part(__t_start_time, ':', 2) AS INTEGER)"

@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from ticket_dq.lib import contract, decode, landing
+from ticket_dq.lib.masking import mask
 
 INGEST_DDL = (
     # Re-deliveries of an already ingested file (same feed, source, stem, sha256): recorded here so
@@ -157,6 +158,7 @@ def _insert_drift(con, d: landing.Delivery, kind: str, columns: list[str], detai
 def _reject(con, d: landing.Delivery, reason: str, *, sha: str, encoding=None, rows_in_file=None,
             run_id, now, drift: tuple[str, list[str]] | None = None) -> FileResult:
     """Quarantine the whole delivery as one unit (rows_quarantined = rows_manifest)."""
+    reason = mask(reason)  # reasons quote file content; they leave the raw layer (logs, issues)
     con.begin()
     try:
         _insert_ledger(con, d, sha=sha, encoding=encoding, rows_in_file=rows_in_file, rows_ingested=0,
@@ -249,8 +251,9 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
         ).fetchall()) if bad_rows else {}
     else:
         texts = {r[1]: parsed.raw_text(r[1]) for r in bad_rows}
-    q = [(line, text, reason) for line, text, reason in parsed.bad]
-    q += [(line, texts.get(rec), reason) for line, rec, reason in bad_rows]
+    # raw_text stays as delivered (raw layer); the reason quotes values and leaves it (issues, logs).
+    q = [(line, text, mask(reason)) for line, text, reason in parsed.bad]
+    q += [(line, texts.get(rec), mask(reason)) for line, rec, reason in bad_rows]
     if q:
         qdf = pl.DataFrame(q, schema={"line": pl.Int64, "raw_text": pl.String, "reason": pl.String}, orient="row")
         con.register(_BAD, qdf)
@@ -371,8 +374,8 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
             notes.append("column(s) with no castable value: " + ", ".join(r[0] for r in type_drift))
             for col, n, failed, sample in type_drift:
                 _insert_drift(con, d, "type_change", [col],
-                              f"all {n} non-empty values fail to cast, e.g. {sample!r}", run_id, now)
-        reason = "; ".join(notes) or None
+                              mask(f"all {n} non-empty values fail to cast, e.g. {sample!r}"), run_id, now)
+        reason = mask("; ".join(notes)) or None
         _insert_ledger(con, d, sha=sha, encoding=parsed.encoding, rows_in_file=parsed.rows_in_file,
                        rows_ingested=inserted, rows_quarantined=len(quarantined), status="INGESTED",
                        reason=reason, run_id=run_id, now=now)
@@ -450,7 +453,7 @@ def ingest_reference(con: duckdb.DuckDBPyConnection, landing_root: str | Path, n
         parsed = decode.parse_csv(data, feed, allow_fast=False)
         reason = ("missing required column " + ", ".join(parsed.missing)) if parsed.missing else None
     except decode.DecodeError as exc:
-        parsed, reason = None, str(exc)
+        parsed, reason = None, mask(str(exc))
     if reason:
         con.begin()
         try:

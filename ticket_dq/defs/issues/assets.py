@@ -9,7 +9,7 @@ from ticket_dq import settings
 from ticket_dq.defs.compare.assets import CAND_KEYS
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib import issues as lib_issues
-from ticket_dq.lib import lifecycle, matching, warehouse
+from ticket_dq.lib import lifecycle, masking, matching, warehouse
 
 SQL = Path(__file__).parent / "sql" / "issues.sql"
 VALIDATION_KEY = dg.AssetKey(["cand", "validation_failed"])
@@ -50,6 +50,7 @@ def build_issues(con, now) -> dict:
     for stmt in matching.split_statements(sql):
         code = "\n".join(line.split("--", 1)[0] for line in stmt.splitlines())
         con.execute(code, params if "$now" in code else None)
+    masking.mask_columns(con, "issues_next", ("reason", "evidence"))  # last line of defence (lib/masking.py)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM dq.issues")

@@ -50,6 +50,14 @@ def _digits(feed: str, key: tuple[str, ...], col: str, n: int, severity: str = E
                 f"{col} must be {n} digits (national code): other values never match reference data")
 
 
+def _key_rules(feed: str, key: tuple[str, ...]) -> list[Rule]:
+    """ERROR rules for the contract's required columns and national codes. Ingestion quarantines rows
+    that break them (lib/contract.py ``required``/``codes``), so these fail only on rows that reached
+    the table some other way; they stay as the guard that keeps such rows from reaching comparisons."""
+    spec = _F.get(feed) or _R[feed]
+    return [*_not_null(feed, spec.required), *(_digits(feed, key, col, n) for col, n in spec.codes)]
+
+
 def _k(feed: str) -> tuple[str, ...]:
     return ("source", *contract.FEEDS[feed].key)
 
@@ -60,9 +68,7 @@ PARTNER_SCHEDULE = Suite(
     table="raw.partner_schedule", key=PS_KEY,
     rules=(
         _unique(PS, PS_KEY),
-        *_not_null(PS, ("cinema_code", "show_code", "snapshot_ts", "start_time", "business_date")),
-        _digits(PS, PS_KEY, "cinema_code", 8),
-        _digits(PS, PS_KEY, "film_code", 12),
+        *_key_rules(PS, PS_KEY),
         Rule("start_not_before_end", WARN,
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="end_time", column_B="start_time", ignore_row_if="either_value_is_missing"),
              "a show must end after it starts"),
@@ -91,7 +97,7 @@ COMPETITOR_SCHEDULE = Suite(
     table="raw.competitor_schedule", key=CS_KEY,
     rules=(
         _unique(CS, CS_KEY),
-        *_not_null(CS, ("platform_cinema_id", "platform_show_id", "crawl_ts", "show_date", "start_time")),
+        *_key_rules(CS, CS_KEY),
         Rule("competitor_start_time_hhmm", ERROR,
              unexpected_rows(CS_KEY, "start_time IS NOT NULL AND NOT regexp_matches(start_time, '^([01][0-9]|2[0-3]):[0-5][0-9]$')"),
              "start_time must be HH:MM: the show cannot be placed in time otherwise"),
@@ -110,9 +116,7 @@ ORDERS = Suite(
     table="raw.orders", key=OR_KEY,
     rules=(
         _unique(OR, OR_KEY),
-        *_not_null(OR, ("order_id", "event_ts", "status", "cinema_code", "show_code")),
-        _digits(OR, OR_KEY, "cinema_code", 8),
-        _digits(OR, OR_KEY, "film_code", 12),
+        *_key_rules(OR, OR_KEY),
         _in_set(OR, "status", contract.ORDER_STATUSES),
         Rule("orders_ticket_count_1_6", WARN, gxe.ExpectColumnValuesToBeBetween(column="ticket_count", min_value=1, max_value=6),
              "one order holds 1-6 tickets"),
@@ -142,8 +146,7 @@ PICKUP_CODES = Suite(
         # this key, and a VALIDATION_FAILED issue for it would be a second alert for the same fault
         # (the one false alert of the national-day quality run). The check still reports it.
         _unique(PC, PC_KEY, WARN, "duplicates are reported by compare as PICKUP_CODE_DUPLICATE", candidate=False),
-        *_not_null(PC, ("pickup_code", "channel_partner", "allocation_ts", "status")),
-        _digits(PC, PC_KEY, "cinema_code", 8),
+        *_key_rules(PC, PC_KEY),
         _in_set(PC, "status", contract.PICKUP_STATUSES),
         Rule("pickup_codes_ticket_count_1_6", WARN, gxe.ExpectColumnValuesToBeBetween(column="ticket_count", min_value=1, max_value=6),
              "one allocation holds 1-6 tickets"),
@@ -156,7 +159,7 @@ COMPLAINTS = Suite(
     table="raw.complaints", key=CO_KEY,
     rules=(
         _unique(CO, CO_KEY),
-        *_not_null(CO, ("complaint_id", "created_ts")),
+        *_key_rules(CO, CO_KEY),
         # WARN: complaints are linked to issues by order first; a bad cinema code only weakens recall.
         _digits(CO, CO_KEY, "cinema_code", 8, WARN),
         _in_set(CO, "channel", contract.COMPLAINT_CHANNELS),
@@ -172,7 +175,7 @@ ISSUE_EVENTS = Suite(
         # WARN: handler tools re-send events (CONTRACT.md: "late, duplicate and out-of-order events
         # happen"); the lifecycle logic deduplicates them, so a duplicate is not a reason to block.
         _unique(IE, IE_KEY, WARN, "duplicate handler events are expected and deduplicated downstream"),
-        *_not_null(IE, ("issue_id", "event_ts", "to_status")),
+        *_key_rules(IE, IE_KEY),
         _in_set(IE, "to_status", contract.HANDLER_STATUSES),
         _in_set(IE, "resolution_code", contract.RESOLUTION_CODES),
     ),
@@ -182,24 +185,21 @@ CINEMAS = Suite(
     table="ref.cinemas", key=("cinema_code",), incremental=False,
     rules=(
         _unique("cinemas", ("cinema_code",)),
-        *_not_null("cinemas", ("cinema_code", "cinema_name", "city")),
-        _digits("cinemas", ("cinema_code",), "cinema_code", 8),
+        *_key_rules("cinemas", ("cinema_code",)),
     ),
 )
 CINEMA_ALIASES = Suite(
     table="ref.cinema_aliases", key=("source", "source_cinema_id"), incremental=False,
     rules=(
         _unique("cinema_aliases", ("source", "source_cinema_id")),
-        *_not_null("cinema_aliases", ("source", "source_cinema_id", "cinema_code")),
-        _digits("cinema_aliases", ("source", "source_cinema_id"), "cinema_code", 8),
+        *_key_rules("cinema_aliases", ("source", "source_cinema_id")),
     ),
 )
 FILMS = Suite(
     table="ref.films", key=("film_code",), incremental=False,
     rules=(
         _unique("films", ("film_code",)),
-        *_not_null("films", ("film_code", "film_name")),
-        _digits("films", ("film_code",), "film_code", 12),
+        *_key_rules("films", ("film_code",)),
         Rule("films_duration_40_300", WARN, gxe.ExpectColumnValuesToBeBetween(column="duration_min", min_value=40, max_value=300),
              "feature films run 40-300 minutes"),
     ),
