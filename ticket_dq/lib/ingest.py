@@ -56,6 +56,25 @@ INGEST_DDL = (
       run_id VARCHAR,
       detected_at TIMESTAMP NOT NULL
     )""",
+    # What a REJECTED delivery looked like when it was rejected (ledger row of the same file): a
+    # manifest or data file that changes since is a correction and is tried again.
+    """CREATE TABLE IF NOT EXISTS meta.rejected_deliveries (
+      file VARCHAR PRIMARY KEY,       -- the ledger key of the REJECTED row
+      manifest_sha256 VARCHAR NOT NULL,
+      data_sha256 VARCHAR NOT NULL,   -- '' when the data file was absent
+      run_id VARCHAR,
+      rejected_at TIMESTAMP NOT NULL
+    )""",
+    # Folders of the landing area that were not read (links out of the root, bad names) and sources
+    # reference data does not declare: reported once each (lib/landing.py ``problems``).
+    """CREATE TABLE IF NOT EXISTS meta.landing_problems (
+      path VARCHAR PRIMARY KEY,       -- relative to the landing root
+      feed VARCHAR NOT NULL,
+      kind VARCHAR NOT NULL,          -- symlink_out | unknown_folder | wrong_case_feed | bad_date_folder | unknown_source
+      detail VARCHAR NOT NULL,
+      run_id VARCHAR,
+      detected_at TIMESTAMP NOT NULL
+    )""",
     # Reference files loaded (full replacement); a file whose sha256 is unchanged is not reloaded.
     """CREATE TABLE IF NOT EXISTS meta.reference_files (
       name VARCHAR PRIMARY KEY,
@@ -101,6 +120,7 @@ class FeedReport:
     feed: str
     files: list[FileResult] = field(default_factory=list)
     already_known: int = 0
+    problems: list[landing.Problem] = field(default_factory=list)  # newly reported this run
 
     def _of(self, status: str) -> list[FileResult]:
         return [f for f in self.files if f.status == status]
@@ -135,8 +155,25 @@ class FeedReport:
 
 # ---- helpers ------------------------------------------------------------------------------------------
 
+def _supersede(con, d: landing.Delivery) -> None:
+    """Inside the caller's transaction: drop the REJECTED attempts this delivery replaces (their ledger
+    row, whole-file quarantine row and validation mark), so the corrected delivery counts once."""
+    for old in d.supersedes:
+        con.execute("DELETE FROM meta.ingested_files WHERE file = ? AND status = 'REJECTED'", [old])
+        con.execute("DELETE FROM meta.rejected_deliveries WHERE file = ?", [old])
+        con.execute("DELETE FROM raw.quarantine WHERE ingest_file = ? AND ingest_line IS NULL", [old])
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'dq' "
+                       "AND table_name = 'validated_files'").fetchone()[0]:
+            con.execute("DELETE FROM dq.validated_files WHERE ingest_file = ?", [old])
+
+
 def _insert_ledger(con, d: landing.Delivery, *, sha: str, encoding, rows_in_file, rows_ingested,
                    rows_quarantined, status, reason, run_id, now) -> None:
+    _supersede(con, d)
+    if status == "REJECTED":
+        manifest_sha, data_sha = d.fingerprint()
+        con.execute("INSERT INTO meta.rejected_deliveries VALUES (?, ?, ?, ?, ?)",
+                    [d.file, manifest_sha, data_sha, run_id, now])
     con.execute(
         "INSERT INTO meta.ingested_files (file, feed, source, folder_date, stem, sha256, snapshot_ts, "
         "schema_version, encoding, rows_manifest, rows_in_file, rows_ingested, rows_quarantined, status, "
@@ -287,11 +324,18 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         [d.feed, d.source, d.stem, sha],
     ).fetchone()
     if original:
-        con.execute(
-            "INSERT INTO meta.redeliveries (file, feed, source, folder_date, stem, sha256, original_file, "
-            "rows_manifest, run_id, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [d.file, d.feed, d.source, d.folder_date, d.stem, sha, original[0], d.rows_manifest, run_id, now],
-        )
+        con.begin()
+        try:
+            _supersede(con, d)
+            con.execute(
+                "INSERT INTO meta.redeliveries (file, feed, source, folder_date, stem, sha256, original_file, "
+                "rows_manifest, run_id, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [d.file, d.feed, d.source, d.folder_date, d.stem, sha, original[0], d.rows_manifest, run_id, now],
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
         return FileResult(file=d.file, source=d.source, status="REDELIVERY", rows_manifest=d.rows_manifest,
                           reason=f"same content as {original[0]}", original_file=original[0])
 
@@ -399,14 +443,53 @@ def ingest_feed(con: duckdb.DuckDBPyConnection, landing_root: str | Path, feed: 
     known = {r[0] for r in con.execute(
         "SELECT file FROM meta.ingested_files WHERE feed = ? UNION SELECT file FROM meta.redeliveries WHERE feed = ?",
         [feed, feed]).fetchall()}
+    # The ledger is keyed by content for rejections: what each REJECTED delivery looked like.
+    rejected = {r[0]: (r[1], r[2]) for r in con.execute(
+        "SELECT l.file, r.manifest_sha256, r.data_sha256 FROM meta.ingested_files l "
+        "LEFT JOIN meta.rejected_deliveries r USING (file) WHERE l.feed = ? AND l.status = 'REJECTED'",
+        [feed]).fetchall()}
     report = FeedReport(feed=feed)
+    report.problems = record_problems(con, Path(landing_root), feed, run_id, now)
     for d in landing.discover(Path(landing_root), feed):
-        if d.file in known:
+        # A rejected attempt at this delivery, keyed by its data file or (unusable manifest) itself.
+        stale = [k for k in dict.fromkeys((d.file, d.manifest_rel)) if k in rejected]
+        if stale:
+            fp = d.fingerprint()
+            if all(rejected[k] == fp for k in stale) and d.file in known:
+                report.already_known += 1
+                continue
+            d.supersedes = stale  # corrected since it was rejected: try again
+        elif d.file in known:
             report.already_known += 1
             continue
         report.files.append(ingest_file(con, d, run_id, now))
         known.add(d.file)
     return report
+
+
+def record_problems(con: duckdb.DuckDBPyConnection, root: Path, feed: str, run_id: str | None,
+                    now: datetime) -> list[landing.Problem]:
+    """Record the landing problems a run of ``feed`` sees (meta.landing_problems, and a whole-folder
+    raw.quarantine row so the reason is where every refused input is); returns the new ones."""
+    new = []
+    for p in landing.problems(root, feed, landing.declared_sources(root)):
+        con.begin()
+        try:
+            inserted = con.execute(
+                "INSERT INTO meta.landing_problems VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING path",
+                [p.path, p.feed, p.kind, mask(p.detail), run_id, now]).fetchall()
+            if inserted:
+                parts = p.path.split("/")
+                con.execute(
+                    "INSERT INTO raw.quarantine (feed, source, ingest_file, ingest_line, raw_text, reason, run_id, "
+                    "quarantined_at) VALUES (?, ?, ?, NULL, NULL, ?, ?, ?)",
+                    [p.feed, parts[1] if len(parts) > 1 else None, p.path, mask(f"landing: {p.detail}"), run_id, now])
+                new.append(p)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return new
 
 
 # ---- reference data -----------------------------------------------------------------------------------
