@@ -303,8 +303,9 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
     return inserted, q, drift
 
 
-def _parse(feed: contract.Feed, data: bytes) -> decode.Parsed:
-    return decode.parse_jsonl(data, feed) if feed.fmt == "jsonl" else decode.parse_csv(data, feed)
+def _parse(feed: contract.Feed, data: bytes, expected_rows: int | None = None) -> decode.Parsed:
+    return (decode.parse_jsonl(data, feed) if feed.fmt == "jsonl"
+            else decode.parse_csv(data, feed, expected_rows=expected_rows))
 
 
 # ---- one delivered file -------------------------------------------------------------------------------
@@ -340,7 +341,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
                           reason=f"same content as {original[0]}", original_file=original[0])
 
     try:
-        parsed = _parse(feed, data)
+        parsed = _parse(feed, data, d.rows_manifest)
     except decode.DecodeError as exc:
         # A truncated delivery can end inside a multi-byte character: the manifest mismatch is the
         # cause worth reporting first.
@@ -354,7 +355,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     if sha != d.sha256:
         mismatch.append(f"sha256 of the file is {sha}, manifest says {d.sha256}")
     if parsed.rows_in_file != d.rows_manifest:
-        mismatch.append(f"file has {parsed.rows_in_file} rows, manifest says {d.rows_manifest}")
+        mismatch.append(f"file has {parsed.rows_in_file} rows, manifest says {d.rows_manifest}"
+                        + "".join(f" ({note})" for note in parsed.notes))
     if mismatch:
         return _reject(con, d, "manifest mismatch: " + "; ".join(mismatch), sha=sha, encoding=parsed.encoding,
                        rows_in_file=parsed.rows_in_file, run_id=run_id, now=now)
@@ -378,7 +380,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         # DuckDB's strict reader refused a record (or counted differently): the careful path
         # quarantines exactly the records that are malformed.
         try:
-            parsed = decode.parse_csv(data, feed, allow_fast=False)
+            parsed = decode.parse_csv(data, feed, allow_fast=False, expected_rows=d.rows_manifest)
         except decode.DecodeError as exc:
             return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
         return _land(con, d, feed, parsed, sha, run_id, now)
