@@ -99,6 +99,11 @@ def detect_encoding(data: bytes) -> tuple[str, bytes]:
     utf8 = _utf8_error(data)
     if utf8 is None:
         return "utf-8", data
+    if utf8[1]:
+        # Valid UTF-8 up to a character cut off at the very end: a truncated UTF-8 delivery, not GB18030
+        # (which would accept the bytes as mojibake and hide where the file was cut).
+        raise DecodeError(f"file is UTF-8 but ends inside a multi-byte UTF-8 character at byte {utf8[0]} "
+                          f"(truncated?)")
     try:
         return "gb18030", data.decode("gb18030").encode("utf-8")
     except UnicodeDecodeError as exc:
@@ -108,6 +113,16 @@ def detect_encoding(data: bytes) -> tuple[str, bytes]:
         utf8_text = (f"it ends inside a multi-byte UTF-8 character at byte {at} (truncated?)" if cut
                      else f"invalid UTF-8 at byte {at}")
         raise DecodeError(f"file is neither UTF-8 ({utf8_text}) nor GB18030 (invalid at byte {exc.start})") from exc
+
+
+def encoding_fault(data: bytes) -> str | None:
+    """Why the whole file cannot be decoded, or None. The fast path only sniffs the start of a file,
+    so a delivery already known to be wrong is checked in full to name the real cause."""
+    try:
+        detect_encoding(data)
+    except DecodeError as exc:
+        return str(exc)
+    return None
 
 
 # ---- parsed file ---------------------------------------------------------------------------------------
@@ -184,6 +199,13 @@ def count_fields(recs: CsvRecords) -> np.ndarray:
         c = c[(before & 1) == 0]
     # A comma at byte p belongs to the first record whose end is >= p.
     return np.bincount(np.searchsorted(recs.ends, c), minlength=nrec)[:nrec] + 1
+
+
+def _last_line(recs: CsvRecords, i: int) -> int:
+    """Physical line where record ``i`` ends (a record running to the end of the file does not end
+    on the empty line after the file's last newline)."""
+    body = bytes(recs.buf[int(recs.starts[i]):int(recs.ends[i])]).rstrip(b"\r\n")
+    return int(recs.lines[i]) + body.count(NEWLINE)
 
 
 def stray_quotes(recs: CsvRecords) -> np.ndarray:
@@ -309,7 +331,7 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
             fields = count_fields(recs)
         else:
             for i in data_idx[recs.odd_quotes[data_idx]]:
-                last = int(recs.lines[i]) + buf.count(NEWLINE, int(recs.starts[i]), int(recs.ends[i]))
+                last = _last_line(recs, i)
                 parsed.notes.append(f"a quote opened on line {int(recs.lines[i])} is never closed, so lines "
                                     f"{int(recs.lines[i])}-{last} read as one record")
     wrong = fields[data_idx] != width
@@ -318,12 +340,12 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
     bad_mask = wrong | odd | stray[data_idx]
     for i in data_idx[bad_mask]:
         if stray[i] and not recs.odd_quotes[i]:
-            last_line = int(recs.lines[i]) + buf.count(NEWLINE, int(recs.starts[i]), int(recs.ends[i]))
+            last_line = _last_line(recs, i)
             span = f"lines {int(recs.lines[i])}-{last_line}" if last_line > recs.lines[i] else f"line {int(recs.lines[i])}"
             reason = (f"misplaced quote ({span}): a quoted field must be quoted whole, with inner quotes "
                       f"doubled")
         elif recs.odd_quotes[i]:
-            last_line = int(recs.lines[i]) + buf.count(NEWLINE, int(recs.starts[i]), int(recs.ends[i]))
+            last_line = _last_line(recs, i)
             reason = (f"unterminated quoted field (record runs to line {last_line})" if last_line > recs.lines[i]
                       else f"unterminated quoted field: a quote on line {int(recs.lines[i])} is never closed "
                            f"(the lines after it are read as records of their own)")

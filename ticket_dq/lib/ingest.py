@@ -357,6 +357,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     if parsed.rows_in_file != d.rows_manifest:
         mismatch.append(f"file has {parsed.rows_in_file} rows, manifest says {d.rows_manifest}"
                         + "".join(f" ({note})" for note in parsed.notes))
+    if mismatch and (fault := decode.encoding_fault(data) if data is not None else None):
+        mismatch.append(fault)
     if mismatch:
         return _reject(con, d, "manifest mismatch: " + "; ".join(mismatch), sha=sha, encoding=parsed.encoding,
                        rows_in_file=parsed.rows_in_file, run_id=run_id, now=now)
