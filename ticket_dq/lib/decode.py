@@ -115,6 +115,35 @@ def detect_encoding(data: bytes) -> tuple[str, bytes]:
         raise DecodeError(f"file is neither UTF-8 ({utf8_text}) nor GB18030 (invalid at byte {exc.start})") from exc
 
 
+def _common_chinese_share(text: str) -> float | None:
+    """Share of the non-ASCII characters that are common Chinese ideographs (CJK and in GB2312)."""
+    wide = [c for c in text if ord(c) > 127 and not c.isspace() and c != "\ufffd"]
+    if len(wide) < 8:
+        return None
+    def common(c: str) -> bool:
+        if not "\u4e00" <= c <= "\u9fff":
+            return False
+        try:
+            c.encode("gb2312")
+        except UnicodeEncodeError:
+            return False
+        return True
+    return sum(map(common, wide)) / len(wide)
+
+
+def looks_like_gbk(utf8: bytes | memoryview, sample: int = 1 << 16) -> bool:
+    """A file that is valid UTF-8 but reads like GBK: Chinese partners' Excel writes GBK, and GBK text
+    made only of some common characters (隆, 茂, 路 ...) is also valid UTF-8, decoding to Latin, Greek
+    or Cyrillic letters. Suspect when the UTF-8 reading has few common Chinese characters and the
+    GB18030 reading of the same bytes is almost all of them (the first 64 KiB are judged)."""
+    head = bytes(utf8[:sample])
+    as_utf8 = _common_chinese_share(head.decode("utf-8", errors="ignore"))
+    if as_utf8 is None or as_utf8 >= 0.5:
+        return False
+    as_gbk = _common_chinese_share(head.decode("gb18030", errors="ignore"))
+    return as_gbk is not None and as_gbk >= 0.9
+
+
 def encoding_fault(data: bytes) -> str | None:
     """Why the whole file cannot be decoded, or None. The fast path only sniffs the start of a file,
     so a delivery already known to be wrong is checked in full to name the real cause."""

@@ -113,6 +113,7 @@ class FileResult:
     rows_quarantined: int = 0
     reason: str | None = None
     original_file: str | None = None
+    encoding_suspect: bool = False  # valid UTF-8 that reads like GBK (decode.looks_like_gbk)
 
 
 @dataclass
@@ -388,6 +389,16 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         return _land(con, d, feed, parsed, sha, run_id, now)
 
 
+def data_path_is_gbk(d: landing.Delivery) -> bool:
+    """``decode.looks_like_gbk`` on the start of the delivered file (reads 64 KiB)."""
+    try:
+        with open(d.data_path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return False
+    return decode.looks_like_gbk(head[len(decode.BOM):] if head.startswith(decode.BOM) else head)
+
+
 def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
           now: datetime, csv_path: Path | None = None) -> FileResult:
     """Land one checked file: raw rows, quarantine, drift and ledger row in one transaction."""
@@ -412,6 +423,10 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
             raise RuntimeError(f"{d.file}: {inserted} ingested + {len(quarantined)} quarantined "
                                f"!= {parsed.rows_in_file} rows in file")
         notes = []
+        gbk_suspect = parsed.encoding in ("utf-8", "utf-8-sig") and data_path_is_gbk(d)
+        if gbk_suspect:
+            notes.append("valid UTF-8 that reads like GBK text (stored as UTF-8: check the partner's encoding, "
+                         "text columns may be mojibake)")
         if quarantined:
             notes.append(f"{len(quarantined)} row(s) quarantined")
         if parsed.extra:
@@ -435,7 +450,7 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
         _unstage(con)
     return FileResult(file=d.file, source=d.source, status="INGESTED", encoding=parsed.encoding,
                       rows_manifest=d.rows_manifest, rows_in_file=parsed.rows_in_file, rows_ingested=inserted,
-                      rows_quarantined=len(quarantined), reason=reason)
+                      rows_quarantined=len(quarantined), reason=reason, encoding_suspect=gbk_suspect)
 
 
 def ingest_feed(con: duckdb.DuckDBPyConnection, landing_root: str | Path, feed: str, run_id: str | None,

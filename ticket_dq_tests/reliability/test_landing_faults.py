@@ -23,7 +23,7 @@ NOW = "2026-03-08 12:00:00"
 def _materialize(monkeypatch, *select: str) -> str:
     monkeypatch.setenv("TICKET_DQ_NOW", NOW)
     out, err = io.StringIO(), io.StringIO()
-    args = ["materialize", "--quiet"] + (["--select", ",".join(select)] if select else [])
+    args = ["materialize", "--quiet"] + (["--select", " or ".join(select)] if select else [])
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         assert cli.main(args) == 0, out.getvalue() + err.getvalue()
     return out.getvalue() + err.getvalue()

@@ -66,6 +66,9 @@ def _raw_asset(feed: str) -> dg.AssetsDefinition:
             total = con.execute(f"SELECT count(*) FROM {contract.FEEDS[feed].table}").fetchone()[0]
         for f in report.rejected:
             context.log.warning(f"{f.file} rejected: {f.reason}")
+        for f in report.ingested:
+            if f.encoding_suspect:
+                context.log.warning(f"{f.file}: {f.reason}")
         for p in report.problems:
             context.log.warning(f"landing {p.kind}: {p.detail}")
         return dg.MaterializeResult(metadata={

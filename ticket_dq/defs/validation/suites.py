@@ -32,8 +32,11 @@ def _unique(feed: str, cols: tuple[str, ...], severity: str = ERROR, why: str = 
     # Compound keys through SQL: GX's ExpectCompoundColumnsToBeUnique returns no row index on SQL
     # datasources, so it could give neither the business date nor the sample keys of duplicates.
     cl = ", ".join(cols)
+    # Within one file: two rows of one delivery with one key are ambiguous, so they block. The same
+    # key in two files is a re-send, reported by ``_unique_across_files`` (WARN).
     exp = (gxe.ExpectColumnValuesToBeUnique(column=cols[0]) if len(cols) == 1
-           else unexpected_rows(cols, f"({cl}) IN (SELECT ({cl}) FROM {{batch}} GROUP BY ALL HAVING count(*) > 1)"))
+           else unexpected_rows(cols, f"({cl}, ingest_file) IN (SELECT ({cl}, ingest_file) FROM {{batch}} "
+                                      f"GROUP BY ALL HAVING count(*) > 1)"))
     return Rule(f"{feed}_key_unique", severity, exp,
                 why or "duplicate keys double-count shows/orders and cause false alerts", candidate=candidate)
 
@@ -56,6 +59,23 @@ def _key_rules(feed: str, key: tuple[str, ...]) -> list[Rule]:
     the table some other way; they stay as the guard that keeps such rows from reaching comparisons."""
     spec = _F.get(feed) or _R[feed]
     return [*_not_null(feed, spec.required), *(_digits(feed, key, col, n) for col, n in spec.codes)]
+
+
+def _unique_across_files(feed: str, key: tuple[str, ...]) -> Rule:
+    """WARN: a key of the batch that an earlier delivered file of the table already holds (the
+    ERROR rule only sees the batch). Not for snapshot feeds, whose key carries the snapshot time."""
+    cl = ", ".join(key)
+    table = f"raw.{feed}"
+    return Rule(f"{feed}_key_unique_across_files", WARN,
+                unexpected_rows(key, f"({cl}) IN (SELECT ({cl}) FROM {table} WHERE ({cl}) IN "
+                                     f"(SELECT ({cl}) FROM {{batch}}) GROUP BY ALL HAVING count(DISTINCT ingest_file) > 1)"),
+                "the same key delivered again in another file is counted twice downstream")
+
+
+def _non_negative(feed: str, key: tuple[str, ...], cols: tuple[str, ...]) -> Rule:
+    cond = " OR ".join(f"{c} < 0" for c in cols)
+    return Rule(f"{feed}_amounts_non_negative", WARN, unexpected_rows(key, cond),
+                f"{', '.join(cols)} cannot be negative")
 
 
 def _k(feed: str) -> tuple[str, ...]:
@@ -84,6 +104,8 @@ PARTNER_SCHEDULE = Suite(
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="list_price_fen", column_B="sale_price_fen", or_equal=True,
                                                         ignore_row_if="either_value_is_missing"),
              "sale price above the list price is a pricing error"),
+        _non_negative(PS, PS_KEY, ("list_price_fen", "sale_price_fen", "service_fee_fen", "seats_available",
+                                   "seat_total")),
         Rule("seats_available_gt_total", WARN,
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="seat_total", column_B="seats_available", or_equal=True,
                                                         ignore_row_if="either_value_is_missing"),
@@ -118,6 +140,8 @@ ORDERS = Suite(
         _unique(OR, OR_KEY),
         *_key_rules(OR, OR_KEY),
         _in_set(OR, "status", contract.ORDER_STATUSES),
+        _unique_across_files(OR, OR_KEY),
+        _non_negative(OR, OR_KEY, ("unit_price_fen", "service_fee_fen", "total_fen")),
         Rule("orders_ticket_count_1_6", WARN, gxe.ExpectColumnValuesToBeBetween(column="ticket_count", min_value=1, max_value=6),
              "one order holds 1-6 tickets"),
         Rule("orders_seats_pattern", WARN,
@@ -160,6 +184,7 @@ COMPLAINTS = Suite(
     rules=(
         _unique(CO, CO_KEY),
         *_key_rules(CO, CO_KEY),
+        _unique_across_files(CO, CO_KEY),
         # WARN: complaints are linked to issues by order first; a bad cinema code only weakens recall.
         _digits(CO, CO_KEY, "cinema_code", 8, WARN),
         _in_set(CO, "channel", contract.COMPLAINT_CHANNELS),
