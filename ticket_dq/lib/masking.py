@@ -9,7 +9,6 @@ as delivered; every reason, evidence, sample, page, export and log line derived 
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -97,7 +96,3 @@ def find_mobiles(text: str) -> list[str]:
     """Unmasked mainland mobile numbers (1[3-9] + 9 digits, not inside a longer digit run) in ``text``."""
     return re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", re.sub(_HEX_TOKEN, " ", text))
 
-
-def dumps(value: Any) -> str:
-    """``json.dumps`` of the masked value (for evidence and metadata built in Python)."""
-    return json.dumps(mask_value(value), ensure_ascii=False, default=str)
