@@ -38,6 +38,7 @@ def run(args) -> int:
     import dagster as dg
 
     from ticket_dq import settings
+    from ticket_dq.commands import run_guard
     from ticket_dq.definitions import defs as build_defs
     from ticket_dq.lib import warehouse
     from ticket_dq.lib.summary import summary_text
@@ -56,7 +57,8 @@ def run(args) -> int:
             defs.resolve_asset_graph()))
     instance = dg.DagsterInstance.get() if settings.dagster_home() else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    with run_guard.exclusive_run(settings.warehouse_path(), instance) as run_tags:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=run_tags)
     elapsed = time.monotonic() - started
 
     failed = [e.step_key for e in result.all_events if e.is_step_failure]

@@ -34,6 +34,11 @@ class Feed:
     columns: tuple[tuple[str, str], ...]  # (contract column, logical type) in contract order
     key: tuple[str, ...]  # business key within one delivery (uniqueness checked by validation)
     derived: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # extra typed columns
+    # Columns comparisons join or place rows on. A row missing one, or with a malformed national
+    # code, cannot be matched and would raise false alerts: ingestion quarantines it (the row
+    # becomes a VALIDATION_FAILED issue) instead of letting it block the whole table downstream.
+    required: tuple[str, ...] = ()
+    codes: tuple[tuple[str, int], ...] = ()  # (column, digits) of national codes, when present
 
     @property
     def table(self) -> str:
@@ -93,6 +98,8 @@ FEEDS: dict[str, Feed] = {
                 ("seats_available", "int"), ("show_status", "text"), ("partner_update_time", "timestamp"),
             ),
             key=("cinema_code", "show_code", "snapshot_ts"),
+            required=("cinema_code", "show_code", "snapshot_ts", "start_time", "business_date"),
+            codes=(("cinema_code", 8), ("film_code", 12)),
         ),
         Feed(
             "competitor_schedule", "jsonl",
@@ -103,6 +110,7 @@ FEEDS: dict[str, Feed] = {
                 ("hall_name", "text"), ("version_text", "text"), ("price_yuan", "yuan"), ("sold_out", "bool"),
             ),
             key=("platform", "platform_show_id", "crawl_ts"),
+            required=("platform_cinema_id", "platform_show_id", "crawl_ts", "show_date", "start_time"),
             # show_date + start_time; a start before 06:00 is on the next calendar day (CONTRACT.md).
             derived=(("start_ts", "TIMESTAMP"),),
         ),
@@ -117,6 +125,8 @@ FEEDS: dict[str, Feed] = {
                 ("service_fee_fen", "fen"), ("total_fen", "fen"), ("status", "text"), ("status_reason", "text"),
             ),
             key=("order_id", "event_ts", "status"),
+            required=("order_id", "event_ts", "status", "cinema_code", "show_code"),
+            codes=(("cinema_code", 8), ("film_code", 12)),
         ),
         Feed(
             "pickup_codes", "csv",
@@ -127,6 +137,8 @@ FEEDS: dict[str, Feed] = {
                 ("seats", "text"), ("ticket_count", "int"), ("status", "text"),
             ),
             key=("channel_partner", "pickup_code", "allocation_ts", "status"),
+            required=("pickup_code", "channel_partner", "allocation_ts", "status"),
+            codes=(("cinema_code", 8),),
         ),
         Feed(
             "complaints", "csv",
@@ -135,6 +147,7 @@ FEEDS: dict[str, Feed] = {
                 ("cinema_code", "text"), ("category", "text"), ("description", "text"),
             ),
             key=("complaint_id",),
+            required=("complaint_id", "created_ts"),
         ),
         Feed(
             "issue_events", "csv",
@@ -143,6 +156,7 @@ FEEDS: dict[str, Feed] = {
                 ("team", "text"), ("resolution_code", "text"), ("comment", "text"),
             ),
             key=("issue_id", "event_ts", "to_status"),
+            required=("issue_id", "event_ts", "to_status"),
         ),
     )
 }
@@ -156,17 +170,23 @@ REFERENCE: dict[str, Feed] = {
             (("cinema_code", "text"), ("cinema_name", "text"), ("city", "text"), ("district", "text"),
              ("brand", "text"), ("status", "text")),
             key=("cinema_code",),
+            required=("cinema_code", "cinema_name", "city"),
+            codes=(("cinema_code", 8),),
         ),
         Feed(
             "cinema_aliases", "csv",
             (("source", "text"), ("source_cinema_id", "text"), ("cinema_code", "text")),
             key=("source", "source_cinema_id"),
+            required=("source", "source_cinema_id", "cinema_code"),
+            codes=(("cinema_code", 8),),
         ),
         Feed(
             "films", "csv",
             (("film_code", "text"), ("film_name", "text"), ("version", "text"), ("language", "text"),
              ("duration_min", "int"), ("release_date", "date")),
             key=("film_code",),
+            required=("film_code", "film_name"),
+            codes=(("film_code", 12),),
         ),
     )
 }

@@ -49,16 +49,27 @@ class DecodeError(ValueError):
 
 # ---- encoding ----------------------------------------------------------------------------------------
 
-def _is_utf8(data: bytes, chunk: int = 16 << 20) -> bool:
-    """Validate UTF-8 incrementally so a national file never exists twice as a Python str."""
+def _utf8_error(data: bytes, chunk: int = 16 << 20) -> tuple[int, bool] | None:
+    """Where UTF-8 validation fails: (byte offset of the first bad byte, True when the file merely ends
+    inside a multi-byte character, i.e. was cut short); None for valid UTF-8. Incremental, so a
+    national file never exists twice as a Python str."""
     dec = codecs.getincrementaldecoder("utf-8")("strict")
+    i = 0
     try:
         for i in range(0, len(data), chunk):
             dec.decode(data[i:i + chunk], final=False)
+    except UnicodeDecodeError as exc:
+        return i + exc.start, False
+    try:
         dec.decode(b"", final=True)
     except UnicodeDecodeError:
-        return False
-    return True
+        pending = len(dec.getstate()[0])  # bytes of the unfinished character at the end
+        return len(data) - pending, True
+    return None
+
+
+def _is_utf8(data: bytes) -> bool:
+    return _utf8_error(data) is None
 
 
 def _sniff_utf8(data: bytes, probe: int = 4 << 20) -> tuple[str, memoryview] | None:
@@ -85,12 +96,62 @@ def detect_encoding(data: bytes) -> tuple[str, bytes]:
         if _is_utf8(body):
             return "utf-8-sig", body
         raise DecodeError("file starts with a UTF-8 BOM but is not valid UTF-8")
-    if _is_utf8(data):
+    utf8 = _utf8_error(data)
+    if utf8 is None:
         return "utf-8", data
+    if utf8[1]:
+        # Valid UTF-8 up to a character cut off at the very end: a truncated UTF-8 delivery, not GB18030
+        # (which would accept the bytes as mojibake and hide where the file was cut).
+        raise DecodeError(f"file is UTF-8 but ends inside a multi-byte UTF-8 character at byte {utf8[0]} "
+                          f"(truncated?)")
     try:
         return "gb18030", data.decode("gb18030").encode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DecodeError(f"file is neither UTF-8 nor GB18030 (byte {exc.start})") from exc
+        at, cut = utf8
+        # Report the UTF-8 fault first: a file cut inside a character is a truncated delivery, and
+        # GB18030's complaint about some earlier byte of valid UTF-8 would point at the wrong place.
+        utf8_text = (f"it ends inside a multi-byte UTF-8 character at byte {at} (truncated?)" if cut
+                     else f"invalid UTF-8 at byte {at}")
+        raise DecodeError(f"file is neither UTF-8 ({utf8_text}) nor GB18030 (invalid at byte {exc.start})") from exc
+
+
+def _common_chinese_share(text: str) -> float | None:
+    """Share of the non-ASCII characters that are common Chinese ideographs (CJK and in GB2312)."""
+    wide = [c for c in text if ord(c) > 127 and not c.isspace() and c != "\ufffd"]
+    if len(wide) < 8:
+        return None
+    def common(c: str) -> bool:
+        if not "\u4e00" <= c <= "\u9fff":
+            return False
+        try:
+            c.encode("gb2312")
+        except UnicodeEncodeError:
+            return False
+        return True
+    return sum(map(common, wide)) / len(wide)
+
+
+def looks_like_gbk(utf8: bytes | memoryview, sample: int = 1 << 16) -> bool:
+    """A file that is valid UTF-8 but reads like GBK: Chinese partners' Excel writes GBK, and GBK text
+    made only of some common characters (隆, 茂, 路 ...) is also valid UTF-8, decoding to Latin, Greek
+    or Cyrillic letters. Suspect when the UTF-8 reading has few common Chinese characters and the
+    GB18030 reading of the same bytes is almost all of them (the first 64 KiB are judged)."""
+    head = bytes(utf8[:sample])
+    as_utf8 = _common_chinese_share(head.decode("utf-8", errors="ignore"))
+    if as_utf8 is None or as_utf8 >= 0.5:
+        return False
+    as_gbk = _common_chinese_share(head.decode("gb18030", errors="ignore"))
+    return as_gbk is not None and as_gbk >= 0.9
+
+
+def encoding_fault(data: bytes) -> str | None:
+    """Why the whole file cannot be decoded, or None. The fast path only sniffs the start of a file,
+    so a delivery already known to be wrong is checked in full to name the real cause."""
+    try:
+        detect_encoding(data)
+    except DecodeError as exc:
+        return str(exc)
+    return None
 
 
 # ---- parsed file ---------------------------------------------------------------------------------------
@@ -109,6 +170,7 @@ class Parsed:
     raw_text: callable = None  # rec index -> raw text of that record, for rows quarantined later
     fast: pl.DataFrame | None = None  # CSV fast path: (__line, __rec) per data record, DuckDB reads the file
     transcoded: bytes | None = None  # fast path on a GB18030 file: the UTF-8 text DuckDB must read instead
+    notes: list[str] = field(default_factory=list)  # what the record count rests on, for a mismatch message
 
 
 # ---- CSV ------------------------------------------------------------------------------------------------
@@ -159,9 +221,80 @@ def count_fields(recs: CsvRecords) -> np.ndarray:
     nrec = recs.starts.size
     c = np.flatnonzero(arr == 44)
     if recs.quotes.size and c.size:
-        c = c[(np.searchsorted(recs.quotes, c) & 1) == 0]
+        # Quote parity counted from the comma's own record start (records re-split after a broken
+        # quote restart their parity there; for an ordinary file this equals the global parity).
+        rec = np.minimum(np.searchsorted(recs.ends, c), nrec - 1)
+        before = np.searchsorted(recs.quotes, c) - np.searchsorted(recs.quotes, recs.starts[rec])
+        c = c[(before & 1) == 0]
     # A comma at byte p belongs to the first record whose end is >= p.
     return np.bincount(np.searchsorted(recs.ends, c), minlength=nrec)[:nrec] + 1
+
+
+def _last_line(recs: CsvRecords, i: int) -> int:
+    """Physical line where record ``i`` ends (a record running to the end of the file does not end
+    on the empty line after the file's last newline)."""
+    body = bytes(recs.buf[int(recs.starts[i]):int(recs.ends[i])]).rstrip(b"\r\n")
+    return int(recs.lines[i]) + body.count(NEWLINE)
+
+
+def stray_quotes(recs: CsvRecords) -> np.ndarray:
+    """Per record: a quote where RFC 4180 allows none. A quote that opens a field must start the
+    record or follow a comma; one that closes it must end the record or precede a comma; an inner
+    quote is doubled. Parity alone would take ``a,"b\nc,"d`` for one record with a quoted field."""
+    nrec = recs.starts.size
+    bad = np.zeros(nrec, bool)
+    q = recs.quotes
+    if not q.size or not nrec:
+        return bad
+    arr = np.frombuffer(recs.buf, dtype=np.uint8)
+    rec = np.minimum(np.searchsorted(recs.ends, q), nrec - 1)
+    inside = (q >= recs.starts[rec]) & (q < recs.ends[rec])
+    q, rec = q[inside], rec[inside]
+    nth = np.arange(q.size) - np.searchsorted(q, recs.starts[rec])
+    start, end = recs.starts[rec], recs.ends[rec]
+    prev = np.where(q > start, arr[np.maximum(q - 1, 0)], 44)
+    nxt = np.where(q + 1 < end, arr[np.minimum(q + 1, arr.size - 1)], 44)
+    opening = (nth & 1) == 0
+    illegal = np.where(opening, ~((prev == 44) | (prev == 34)), ~((nxt == 44) | (nxt == 34)))
+    bad[np.unique(rec[illegal])] = True
+    return bad
+
+
+def resync_broken_quotes(recs: CsvRecords, width: int, first_data: int) -> CsvRecords:
+    """Records again, where a quote left open made the parity split swallow the lines after it: each
+    multi-line record from ``first_data`` on that is malformed (quote never closed, or the wrong
+    field count) is cut to its first physical line, and splitting restarts on the next line. Only the
+    broken line is lost, not the rest of the file. Legitimate multi-line fields are untouched."""
+    buf = recs.buf
+    parts: list[tuple[np.ndarray, ...]] = []
+    cur, base_off, base_line = recs, 0, 0
+    skip = first_data
+    while True:
+        fields = count_fields(cur)
+        nl_in = np.array([bytes(cur.buf[a:b]).count(NEWLINE) for a, b in zip(cur.starts, cur.ends)]) \
+            if cur.starts.size else np.zeros(0, int)
+        idx = np.arange(cur.starts.size)
+        broken = np.flatnonzero((idx >= skip) & (nl_in > 0)
+                                & (cur.odd_quotes | (fields != width) | stray_quotes(cur)))
+        if not broken.size:
+            parts.append((cur.starts + base_off, cur.ends + base_off, cur.lines + base_line, cur.odd_quotes,
+                          cur.blank))
+            break
+        i = int(broken[0])
+        start = int(cur.starts[i])
+        cut = bytes(cur.buf[start:int(cur.ends[i])]).index(NEWLINE) + start
+        end = cut - 1 if cut > start and cur.buf[cut - 1] == 13 else cut
+        line_quotes = bytes(cur.buf[start:end]).count(b'"')
+        parts.append((np.append(cur.starts[:i], start) + base_off, np.append(cur.ends[:i], end) + base_off,
+                      np.append(cur.lines[:i], cur.lines[i]) + base_line,
+                      np.append(cur.odd_quotes[:i], line_quotes % 2 == 1), np.append(cur.blank[:i], end <= start)))
+        base_line += int(cur.lines[i])
+        base_off += cut + 1
+        cur, skip = split_csv(buf[base_off:]), 0
+    starts, ends, lines, odd, blank = (np.concatenate([p[k] for p in parts]) for k in range(5))
+    quotes = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 34)
+    return CsvRecords(buf, starts.astype(np.int64), ends.astype(np.int64), lines, odd.astype(bool),
+                      blank.astype(bool), quotes)
 
 
 def _header_names(text: str) -> list[str]:
@@ -169,7 +302,8 @@ def _header_names(text: str) -> list[str]:
     return [h.strip() for h in row]
 
 
-def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> Parsed:
+def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
+              expected_rows: int | None = None) -> Parsed:
     """Decode and parse a CSV file into all-string contract columns, quarantining malformed records.
 
     Fast path (``parsed.fast``): a UTF-8 (or GB18030, transcoded: ``parsed.transcoded``) file whose
@@ -177,7 +311,9 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> P
     DuckDB's own parallel CSV reader then reads the file (strict mode) and the line numbers are joined positionally (``fast_csv_source_sql``); any
     CSV error there sends the caller back here with ``allow_fast=False``. Otherwise (the careful path)
     records with the wrong field count or an unterminated quote are quarantined here and Polars parses
-    the rest.
+    the rest. ``expected_rows`` (the manifest's count): when the records do not add up to it because a
+    quote was left open, the file is re-split after each broken line (``resync_broken_quotes``) and
+    that reading is used if it gives the expected count: one bad record costs one line, not the file.
     """
     sniffed = _sniff_utf8(data) if allow_fast else None
     encoding, buf = sniffed or detect_encoding(data)
@@ -199,7 +335,7 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> P
                     missing=missing, extra=extra, raw_text=lambda i: recs.text(int(i)))
     if missing:
         # A rejected file's encoding goes to the ledger: sniffing is not enough for that.
-        return parse_csv(data, feed, allow_fast=False) if sniffed else parsed
+        return parse_csv(data, feed, allow_fast=False, expected_rows=expected_rows) if sniffed else parsed
 
     single_line = bool(np.all(np.diff(recs.lines) == 1)) and int(recs.lines[0]) == 1
     fast_ok = sniffed is not None or (allow_fast and encoding == "gb18030")
@@ -210,17 +346,38 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True) -> P
             parsed.transcoded = buf  # DuckDB reads UTF-8 only: the caller hands it this as a temp file
         return parsed
     if sniffed:
-        return parse_csv(data, feed, allow_fast=False)
+        return parse_csv(data, feed, allow_fast=False, expected_rows=expected_rows)
 
     fields = count_fields(recs)
     width = int(fields[hdr])
+    if expected_rows is not None and rows_in_file != expected_rows:
+        alt = resync_broken_quotes(recs, width, hdr + 1)
+        alt_idx = np.flatnonzero(~alt.blank)
+        alt_idx = alt_idx[alt_idx > hdr]
+        if alt_idx.size == expected_rows:
+            recs, data_idx, rows_in_file = alt, alt_idx, int(alt_idx.size)
+            parsed.rows_in_file = rows_in_file
+            fields = count_fields(recs)
+        else:
+            for i in data_idx[recs.odd_quotes[data_idx]]:
+                last = _last_line(recs, i)
+                parsed.notes.append(f"a quote opened on line {int(recs.lines[i])} is never closed, so lines "
+                                    f"{int(recs.lines[i])}-{last} read as one record")
     wrong = fields[data_idx] != width
     odd = recs.odd_quotes[data_idx]
-    bad_mask = wrong | odd
+    stray = stray_quotes(recs)
+    bad_mask = wrong | odd | stray[data_idx]
     for i in data_idx[bad_mask]:
-        if recs.odd_quotes[i]:
-            last_line = int(recs.lines[i]) + buf.count(NEWLINE, int(recs.starts[i]), int(recs.ends[i]))
-            reason = f"unterminated quoted field (record runs to line {last_line})"
+        if stray[i] and not recs.odd_quotes[i]:
+            last_line = _last_line(recs, i)
+            span = f"lines {int(recs.lines[i])}-{last_line}" if last_line > recs.lines[i] else f"line {int(recs.lines[i])}"
+            reason = (f"misplaced quote ({span}): a quoted field must be quoted whole, with inner quotes "
+                      f"doubled")
+        elif recs.odd_quotes[i]:
+            last_line = _last_line(recs, i)
+            reason = (f"unterminated quoted field (record runs to line {last_line})" if last_line > recs.lines[i]
+                      else f"unterminated quoted field: a quote on line {int(recs.lines[i])} is never closed "
+                           f"(the lines after it are read as records of their own)")
         else:
             reason = f"expected {width} fields as in the header, found {int(fields[i])}"
         parsed.bad.append((int(recs.lines[i]), recs.text(i), reason))
@@ -402,6 +559,21 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
             texts.append(f"CASE WHEN {failed} THEN 'column {col}: cannot parse ' || to_json(__s_{col}) "
                          f"|| ' as {_TYPE_WORDS[typ]}' END")
         outer.append(f"__t_{col} AS {feed.raw_column(col)}")
+    # Key columns (contract ``required`` / ``codes``): a row that cannot be matched is quarantined here
+    # rather than failing the table's blocking check and holding back every other row.
+    typ_of = dict(feed.columns)
+    # A line that is no JSON object has no columns at all: its one reason says so.
+    guard = "__pre_reason IS NULL AND " if extra_reason else ""
+    for col in feed.required:
+        # A typed value that failed to cast already has its reason; this one is for an empty value.
+        missing = guard + (f"__t_{col} IS NULL" if typ_of[col] == "text" else f"__s_{col} IS NULL")
+        errs.append(f"({missing})")
+        texts.append(f"CASE WHEN {missing} THEN 'column {col}: empty, but rows are matched on it' END")
+    for col, n in feed.codes:
+        bad = f"({guard}__t_{col} IS NOT NULL AND NOT (length(__t_{col}) = {n} AND regexp_full_match(__t_{col}, '[0-9]+')))"
+        errs.append(bad)
+        texts.append(f"CASE WHEN {bad} THEN 'column {col}: ' || to_json(__t_{col}) "
+                     f"|| ' is not a national code of {n} digits' END")
     if any(name == "start_ts" for name, _ in feed.derived):
         # Competitor shows: business date + HH:MM; a start before 06:00 is on the next calendar day.
         h, m = "CAST(split_part(__t_start_time, ':', 1) AS INTEGER)", "CAST(split_part(__t_start_time, ':', 2) AS INTEGER)"

@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from ticket_dq.lib import contract, decode, landing, warehouse
+from ticket_dq.lib.masking import mask
 
 INGEST_DDL = (
     # Re-deliveries of an already ingested file (same feed, source, stem, sha256): recorded here so
@@ -52,6 +53,25 @@ INGEST_DDL = (
       kind VARCHAR NOT NULL,
       column_name VARCHAR NOT NULL,
       detail VARCHAR,
+      run_id VARCHAR,
+      detected_at TIMESTAMP NOT NULL
+    )""",
+    # What a REJECTED delivery looked like when it was rejected (ledger row of the same file): a
+    # manifest or data file that changes since is a correction and is tried again.
+    """CREATE TABLE IF NOT EXISTS meta.rejected_deliveries (
+      file VARCHAR PRIMARY KEY,       -- the ledger key of the REJECTED row
+      manifest_sha256 VARCHAR NOT NULL,
+      data_sha256 VARCHAR NOT NULL,   -- '' when the data file was absent
+      run_id VARCHAR,
+      rejected_at TIMESTAMP NOT NULL
+    )""",
+    # Folders of the landing area that were not read (links out of the root, bad names) and sources
+    # reference data does not declare: reported once each (lib/landing.py ``problems``).
+    """CREATE TABLE IF NOT EXISTS meta.landing_problems (
+      path VARCHAR PRIMARY KEY,       -- relative to the landing root
+      feed VARCHAR NOT NULL,
+      kind VARCHAR NOT NULL,          -- symlink_out | unknown_folder | wrong_case_feed | bad_date_folder | unknown_source
+      detail VARCHAR NOT NULL,
       run_id VARCHAR,
       detected_at TIMESTAMP NOT NULL
     )""",
@@ -93,6 +113,7 @@ class FileResult:
     rows_quarantined: int = 0
     reason: str | None = None
     original_file: str | None = None
+    encoding_suspect: bool = False  # valid UTF-8 that reads like GBK (decode.looks_like_gbk)
 
 
 @dataclass
@@ -100,6 +121,7 @@ class FeedReport:
     feed: str
     files: list[FileResult] = field(default_factory=list)
     already_known: int = 0
+    problems: list[landing.Problem] = field(default_factory=list)  # newly reported this run
 
     def _of(self, status: str) -> list[FileResult]:
         return [f for f in self.files if f.status == status]
@@ -131,8 +153,25 @@ class FeedReport:
 
 # ---- helpers ------------------------------------------------------------------------------------------
 
+def _supersede(con, d: landing.Delivery) -> None:
+    """Inside the caller's transaction: drop the REJECTED attempts this delivery replaces (their ledger
+    row, whole-file quarantine row and validation mark), so the corrected delivery counts once."""
+    for old in d.supersedes:
+        con.execute("DELETE FROM meta.ingested_files WHERE file = ? AND status = 'REJECTED'", [old])
+        con.execute("DELETE FROM meta.rejected_deliveries WHERE file = ?", [old])
+        con.execute("DELETE FROM raw.quarantine WHERE ingest_file = ? AND ingest_line IS NULL", [old])
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'dq' "
+                       "AND table_name = 'validated_files'").fetchone()[0]:
+            con.execute("DELETE FROM dq.validated_files WHERE ingest_file = ?", [old])
+
+
 def _insert_ledger(con, d: landing.Delivery, *, sha: str, encoding, rows_in_file, rows_ingested,
                    rows_quarantined, status, reason, run_id, now) -> None:
+    _supersede(con, d)
+    if status == "REJECTED":
+        manifest_sha, data_sha = d.fingerprint()
+        con.execute("INSERT INTO meta.rejected_deliveries VALUES (?, ?, ?, ?, ?)",
+                    [d.file, manifest_sha, data_sha, run_id, now])
     con.execute(
         "INSERT INTO meta.ingested_files (file, feed, source, folder_date, stem, sha256, snapshot_ts, "
         "schema_version, encoding, rows_manifest, rows_in_file, rows_ingested, rows_quarantined, status, "
@@ -154,6 +193,7 @@ def _insert_drift(con, d: landing.Delivery, kind: str, columns: list[str], detai
 def _reject(con, d: landing.Delivery, reason: str, *, sha: str, encoding=None, rows_in_file=None,
             run_id, now, drift: tuple[str, list[str]] | None = None) -> FileResult:
     """Quarantine the whole delivery as one unit (rows_quarantined = rows_manifest)."""
+    reason = mask(reason)  # reasons quote file content; they leave the raw layer (logs, issues)
     with warehouse.transaction(con):
         _insert_ledger(con, d, sha=sha, encoding=encoding, rows_in_file=rows_in_file, rows_ingested=0,
                        rows_quarantined=d.rows_manifest, status="REJECTED", reason=reason, run_id=run_id, now=now)
@@ -241,8 +281,9 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
         ).fetchall()) if bad_rows else {}
     else:
         texts = {r[1]: parsed.raw_text(r[1]) for r in bad_rows}
-    q = [(line, text, reason) for line, text, reason in parsed.bad]
-    q += [(line, texts.get(rec), reason) for line, rec, reason in bad_rows]
+    # raw_text stays as delivered (raw layer); the reason quotes values and leaves it (issues, logs).
+    q = [(line, text, mask(reason)) for line, text, reason in parsed.bad]
+    q += [(line, texts.get(rec), mask(reason)) for line, rec, reason in bad_rows]
     if q:
         qdf = pl.DataFrame(q, schema={"line": pl.Int64, "raw_text": pl.String, "reason": pl.String}, orient="row")
         con.register(_BAD, qdf)
@@ -255,8 +296,9 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
     return inserted, q, drift
 
 
-def _parse(feed: contract.Feed, data: bytes) -> decode.Parsed:
-    return decode.parse_jsonl(data, feed) if feed.fmt == "jsonl" else decode.parse_csv(data, feed)
+def _parse(feed: contract.Feed, data: bytes, expected_rows: int | None = None) -> decode.Parsed:
+    return (decode.parse_jsonl(data, feed) if feed.fmt == "jsonl"
+            else decode.parse_csv(data, feed, expected_rows=expected_rows))
 
 
 # ---- one delivered file -------------------------------------------------------------------------------
@@ -276,16 +318,23 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         [d.feed, d.source, d.stem, sha],
     ).fetchone()
     if original:
-        con.execute(
-            "INSERT INTO meta.redeliveries (file, feed, source, folder_date, stem, sha256, original_file, "
-            "rows_manifest, run_id, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [d.file, d.feed, d.source, d.folder_date, d.stem, sha, original[0], d.rows_manifest, run_id, now],
-        )
+        con.begin()
+        try:
+            _supersede(con, d)
+            con.execute(
+                "INSERT INTO meta.redeliveries (file, feed, source, folder_date, stem, sha256, original_file, "
+                "rows_manifest, run_id, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [d.file, d.feed, d.source, d.folder_date, d.stem, sha, original[0], d.rows_manifest, run_id, now],
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
         return FileResult(file=d.file, source=d.source, status="REDELIVERY", rows_manifest=d.rows_manifest,
                           reason=f"same content as {original[0]}", original_file=original[0])
 
     try:
-        parsed = _parse(feed, data)
+        parsed = _parse(feed, data, d.rows_manifest)
     except decode.DecodeError as exc:
         # A truncated delivery can end inside a multi-byte character: the manifest mismatch is the
         # cause worth reporting first.
@@ -299,7 +348,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     if sha != d.sha256:
         mismatch.append(f"sha256 of the file is {sha}, manifest says {d.sha256}")
     if parsed.rows_in_file != d.rows_manifest:
-        mismatch.append(f"file has {parsed.rows_in_file} rows, manifest says {d.rows_manifest}")
+        mismatch.append(f"file has {parsed.rows_in_file} rows, manifest says {d.rows_manifest}"
+                        + "".join(f" ({note})" for note in parsed.notes))
+    if mismatch and (fault := decode.encoding_fault(data) if data is not None else None):
+        mismatch.append(fault)
     if mismatch:
         return _reject(con, d, "manifest mismatch: " + "; ".join(mismatch), sha=sha, encoding=parsed.encoding,
                        rows_in_file=parsed.rows_in_file, run_id=run_id, now=now)
@@ -323,10 +375,20 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         # DuckDB's strict reader refused a record (or counted differently): the careful path
         # quarantines exactly the records that are malformed.
         try:
-            parsed = decode.parse_csv(data, feed, allow_fast=False)
+            parsed = decode.parse_csv(data, feed, allow_fast=False, expected_rows=d.rows_manifest)
         except decode.DecodeError as exc:
             return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
         return _land(con, d, feed, parsed, sha, run_id, now)
+
+
+def data_path_is_gbk(d: landing.Delivery) -> bool:
+    """``decode.looks_like_gbk`` on the start of the delivered file (reads 64 KiB)."""
+    try:
+        with open(d.data_path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return False
+    return decode.looks_like_gbk(head[len(decode.BOM):] if head.startswith(decode.BOM) else head)
 
 
 def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
@@ -353,6 +415,10 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
             raise RuntimeError(f"{d.file}: {inserted} ingested + {len(quarantined)} quarantined "
                                f"!= {parsed.rows_in_file} rows in file")
         notes = []
+        gbk_suspect = parsed.encoding in ("utf-8", "utf-8-sig") and data_path_is_gbk(d)
+        if gbk_suspect:
+            notes.append("valid UTF-8 that reads like GBK text (stored as UTF-8: check the partner's encoding, "
+                         "text columns may be mojibake)")
         if quarantined:
             notes.append(f"{len(quarantined)} row(s) quarantined")
         if parsed.extra:
@@ -363,8 +429,8 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
             notes.append("column(s) with no castable value: " + ", ".join(r[0] for r in type_drift))
             for col, n, failed, sample in type_drift:
                 _insert_drift(con, d, "type_change", [col],
-                              f"all {n} non-empty values fail to cast, e.g. {sample!r}", run_id, now)
-        reason = "; ".join(notes) or None
+                              mask(f"all {n} non-empty values fail to cast, e.g. {sample!r}"), run_id, now)
+        reason = mask("; ".join(notes)) or None
         _insert_ledger(con, d, sha=sha, encoding=parsed.encoding, rows_in_file=parsed.rows_in_file,
                        rows_ingested=inserted, rows_quarantined=len(quarantined), status="INGESTED",
                        reason=reason, run_id=run_id, now=now)
@@ -376,7 +442,7 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
         _unstage(con)
     return FileResult(file=d.file, source=d.source, status="INGESTED", encoding=parsed.encoding,
                       rows_manifest=d.rows_manifest, rows_in_file=parsed.rows_in_file, rows_ingested=inserted,
-                      rows_quarantined=len(quarantined), reason=reason)
+                      rows_quarantined=len(quarantined), reason=reason, encoding_suspect=gbk_suspect)
 
 
 def ingest_feed(con: duckdb.DuckDBPyConnection, landing_root: str | Path, feed: str, run_id: str | None,
@@ -388,14 +454,53 @@ def ingest_feed(con: duckdb.DuckDBPyConnection, landing_root: str | Path, feed: 
     known = {r[0] for r in con.execute(
         "SELECT file FROM meta.ingested_files WHERE feed = ? UNION SELECT file FROM meta.redeliveries WHERE feed = ?",
         [feed, feed]).fetchall()}
+    # The ledger is keyed by content for rejections: what each REJECTED delivery looked like.
+    rejected = {r[0]: (r[1], r[2]) for r in con.execute(
+        "SELECT l.file, r.manifest_sha256, r.data_sha256 FROM meta.ingested_files l "
+        "LEFT JOIN meta.rejected_deliveries r USING (file) WHERE l.feed = ? AND l.status = 'REJECTED'",
+        [feed]).fetchall()}
     report = FeedReport(feed=feed)
+    report.problems = record_problems(con, Path(landing_root), feed, run_id, now)
     for d in landing.discover(Path(landing_root), feed):
-        if d.file in known:
+        # A rejected attempt at this delivery, keyed by its data file or (unusable manifest) itself.
+        stale = [k for k in dict.fromkeys((d.file, d.manifest_rel)) if k in rejected]
+        if stale:
+            fp = d.fingerprint()
+            if all(rejected[k] == fp for k in stale) and d.file in known:
+                report.already_known += 1
+                continue
+            d.supersedes = stale  # corrected since it was rejected: try again
+        elif d.file in known:
             report.already_known += 1
             continue
         report.files.append(ingest_file(con, d, run_id, now))
         known.add(d.file)
     return report
+
+
+def record_problems(con: duckdb.DuckDBPyConnection, root: Path, feed: str, run_id: str | None,
+                    now: datetime) -> list[landing.Problem]:
+    """Record the landing problems a run of ``feed`` sees (meta.landing_problems, and a whole-folder
+    raw.quarantine row so the reason is where every refused input is); returns the new ones."""
+    new = []
+    for p in landing.problems(root, feed, landing.declared_sources(root)):
+        con.begin()
+        try:
+            inserted = con.execute(
+                "INSERT INTO meta.landing_problems VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING path",
+                [p.path, p.feed, p.kind, mask(p.detail), run_id, now]).fetchall()
+            if inserted:
+                parts = p.path.split("/")
+                con.execute(
+                    "INSERT INTO raw.quarantine (feed, source, ingest_file, ingest_line, raw_text, reason, run_id, "
+                    "quarantined_at) VALUES (?, ?, ?, NULL, NULL, ?, ?, ?)",
+                    [p.feed, parts[1] if len(parts) > 1 else None, p.path, mask(f"landing: {p.detail}"), run_id, now])
+                new.append(p)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return new
 
 
 # ---- reference data -----------------------------------------------------------------------------------
@@ -442,7 +547,7 @@ def ingest_reference(con: duckdb.DuckDBPyConnection, landing_root: str | Path, n
         parsed = decode.parse_csv(data, feed, allow_fast=False)
         reason = ("missing required column " + ", ".join(parsed.missing)) if parsed.missing else None
     except decode.DecodeError as exc:
-        parsed, reason = None, str(exc)
+        parsed, reason = None, mask(str(exc))
     if reason:
         with warehouse.transaction(con):
             con.execute(

@@ -13,12 +13,10 @@ what it acts on:
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-# Any run of exactly 11 digits starting with 1 (mainland mobile), not inside a longer digit run.
-_MOBILE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
+from ticket_dq.lib.masking import mask  # the one mask (lib/masking.py); re-exported for callers
 
 ESCALATION = "escalation"
 
@@ -29,13 +27,6 @@ CUSTOMER_SCRIPT = {
     "PICKUP_CODE_DUPLICATE": "Your pickup code may not work. We will send a new code; keep the order number.",
     "PICKUP_CODE_INVALID": "Your pickup code is not valid at the cinema. We will reissue it or refund.",
 }
-
-
-def mask(text: str | None) -> str:
-    """Mask every 11-digit mobile pattern: 13812341234 -> 138****1234."""
-    if text is None:
-        return ""
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", str(text))
 
 
 @dataclass

@@ -22,9 +22,15 @@ SAMPLE_BY_TYPE = {
 }
 
 
+# National codes have a fixed width (contract ``codes``): a text sample would be quarantined.
+SAMPLE_CODES = {8: "11010001", 12: "201900000001"}
+
+
 def sample_row(feed: str, **overrides) -> dict:
     """One valid row of ``feed`` as strings, contract column order; override any column."""
-    row = {name: SAMPLE_BY_TYPE[typ] for name, typ in contract.FEEDS[feed].columns}
+    spec = contract.FEEDS[feed]
+    row = {name: SAMPLE_BY_TYPE[typ] for name, typ in spec.columns}
+    row.update({col: SAMPLE_CODES[n] for col, n in spec.codes})
     row.update(overrides)
     return row
 

@@ -8,7 +8,7 @@ import pytest
 
 from ticket_dq.lib import contract, ingest
 from ticket_dq_tests.ingest.conftest import NOW
-from ticket_dq_tests.ingest.landing_helpers import csv_bytes, deliver, jsonl_bytes, sample_row
+from ticket_dq_tests.ingest.landing_helpers import SAMPLE_CODES, csv_bytes, deliver, jsonl_bytes, sample_row
 
 CSV_FEEDS = [f for f, spec in contract.FEEDS.items() if spec.fmt == "csv"]
 
@@ -33,7 +33,7 @@ def test_every_csv_feed_round_trips_to_its_raw_table_with_lineage(con, landing, 
     for name, typ in spec.columns:
         col = spec.raw_column(name)
         value = con.execute(f"SELECT {col} FROM {spec.table} LIMIT 1").fetchone()[0]
-        expected = {"text": "影城文本", "int": 2, "fen": 1500, "timestamp": datetime(2026, 3, 8, 10),
+        expected = SAMPLE_CODES[dict(spec.codes)[name]] if name in dict(spec.codes) else {"text": "影城文本", "int": 2, "fen": 1500, "timestamp": datetime(2026, 3, 8, 10),
                     "date": date(2026, 3, 8), "bool": False}[typ]
         assert value == expected, (col, value)
     ledger = con.execute("SELECT feed, source, folder_date, stem, rows_manifest, rows_in_file, rows_ingested, "

@@ -66,10 +66,16 @@ def _raw_asset(feed: str) -> dg.AssetsDefinition:
             total = con.execute(f"SELECT count(*) FROM {contract.FEEDS[feed].table}").fetchone()[0]
         for f in report.rejected:
             context.log.warning(f"{f.file} rejected: {f.reason}")
+        for f in report.ingested:
+            if f.encoding_suspect:
+                context.log.warning(f"{f.file}: {f.reason}")
+        for p in report.problems:
+            context.log.warning(f"landing {p.kind}: {p.detail}")
         return dg.MaterializeResult(metadata={
             "files_ingested": len(report.ingested),
             "files_rejected": len(report.rejected),
             "redeliveries": len(report.redeliveries),
+            "landing_problems": dg.MetadataValue.json([f"{p.kind}: {p.detail}" for p in report.problems]),
             "files_already_in_ledger": report.already_known,
             "rows_ingested": report.rows_ingested,
             "rows_quarantined": report.rows_quarantined,

@@ -12,7 +12,7 @@ from datetime import datetime
 import duckdb
 
 from ticket_dq.lib import issues as rules
-from ticket_dq.lib import lifecycle, sqlscript, warehouse
+from ticket_dq.lib import lifecycle, masking, sqlscript, warehouse
 from ticket_dq.lib.detection import candidates, scripts
 from ticket_dq.lib.pause_points import pause_point
 
@@ -37,6 +37,7 @@ def build_issues(con: duckdb.DuckDBPyConnection, now: datetime) -> dict:
         con.execute(f"CREATE OR REPLACE TEMP TABLE cand_all AS {candidates.union_sql(tables)}")
         lifecycle.handler_states(con)
         sqlscript.run_file(con, scripts.path("issues"), {"now": now}, fragments=fragments())
+        masking.mask_columns(con, "issues_next", ("reason", "evidence"))  # last line of defence (lib/masking.py)
         con.execute("DELETE FROM dq.issues")
         con.execute(f"INSERT INTO dq.issues ({OUT_COLUMNS}) SELECT {OUT_COLUMNS} FROM issues_next")
         pause_point("dq.issues:written")

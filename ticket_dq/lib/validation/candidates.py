@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from ticket_dq.lib import warehouse
+from ticket_dq.lib.masking import mask_columns
 from ticket_dq.lib.validation import store
 
 TABLE = "cand.validation_failed"
@@ -24,4 +25,5 @@ def build(con: duckdb.DuckDBPyConnection, rules: list[str]) -> int:
     with warehouse.transaction(con):
         con.execute(f"DELETE FROM {TABLE}")
         con.execute(f"INSERT INTO {TABLE} ({cols}) SELECT {cols} FROM ({SQL})", {"rules": rules})
+        mask_columns(con, TABLE, ("reason", "evidence"))
     return int(con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])

@@ -20,6 +20,7 @@ import duckdb
 import great_expectations as gx
 from great_expectations.expectations import Expectation, UnexpectedRowsExpectation
 
+from ticket_dq.lib.masking import mask, mask_files, mask_value
 from ticket_dq.lib.validation import gx_duckdb, store
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ def _map_result(con, suite: Suite, rule: Rule, er, element_count: int) -> RuleRe
         msgs = [exc.get("exception_message")] if "exception_message" in exc else [
             v.get("exception_message") for v in exc.values() if isinstance(v, dict)]
         return RuleResult(rule.name, rule.severity, etype, False, element_count, None, [], {},
-                          exception="; ".join(m for m in msgs if m), candidate=rule.candidate)
+                          exception=mask("; ".join(m for m in msgs if m)), candidate=rule.candidate)
     res = er.result or {}
     if isinstance(rule.expectation, UnexpectedRowsExpectation):
         groups = _ure_groups(con, suite, rule.expectation) if not er.success else {}
@@ -224,6 +225,8 @@ def _map_result(con, suite: Suite, rule: Rule, er, element_count: int) -> RuleRe
                     g[1].append(_sample(row, suite.index_columns))
             groups = {k: (v[0], v[1]) for k, v in acc.items()}
         element_count = int(res.get("element_count", element_count) or element_count)
+    # Sample keys leave the raw layer (results table, check metadata, issues): masked here, once.
+    groups = {k: (n, mask_value(smp)) for k, (n, smp) in groups.items()}
     samples = [s for _, (_, smp) in sorted(groups.items(), key=lambda kv: str(kv[0])) for s in smp][:SAMPLE_KEYS]
     return RuleResult(rule.name, rule.severity, etype, bool(er.success), element_count, unexpected,
                       samples, groups, candidate=rule.candidate)
@@ -315,6 +318,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, *, run_id: str, vali
         outcome.results.sort(key=lambda r: order[r.name])
         if suite_docs is not None:
             outcome.docs_url = _build_docs(ctx, result, suite_docs)
+            mask_files(suite_docs)  # GX renders values it fetched itself: its pages pass the mask too
             write_docs_index(Path(docs_dir))
     _store(con, suite, outcome, group_counts, validated_at)
     return outcome

@@ -32,8 +32,11 @@ def _unique(feed: str, cols: tuple[str, ...], severity: str = ERROR, why: str = 
     # Compound keys through SQL: GX's ExpectCompoundColumnsToBeUnique returns no row index on SQL
     # datasources, so it could give neither the business date nor the sample keys of duplicates.
     cl = ", ".join(cols)
+    # Within one file: two rows of one delivery with one key are ambiguous, so they block. The same
+    # key in two files is a re-send, reported by ``_unique_across_files`` (WARN).
     exp = (gxe.ExpectColumnValuesToBeUnique(column=cols[0]) if len(cols) == 1
-           else unexpected_rows(cols, f"({cl}) IN (SELECT ({cl}) FROM {{batch}} GROUP BY ALL HAVING count(*) > 1)"))
+           else unexpected_rows(cols, f"({cl}, ingest_file) IN (SELECT ({cl}, ingest_file) FROM {{batch}} "
+                                      f"GROUP BY ALL HAVING count(*) > 1)"))
     return Rule(f"{feed}_key_unique", severity, exp,
                 why or "duplicate keys double-count shows/orders and cause false alerts", candidate=candidate)
 
@@ -50,6 +53,31 @@ def _digits(feed: str, key: tuple[str, ...], col: str, n: int, severity: str = E
                 f"{col} must be {n} digits (national code): other values never match reference data")
 
 
+def _key_rules(feed: str, key: tuple[str, ...]) -> list[Rule]:
+    """ERROR rules for the contract's required columns and national codes. Ingestion quarantines rows
+    that break them (lib/contract.py ``required``/``codes``), so these fail only on rows that reached
+    the table some other way; they stay as the guard that keeps such rows from reaching comparisons."""
+    spec = _F.get(feed) or _R[feed]
+    return [*_not_null(feed, spec.required), *(_digits(feed, key, col, n) for col, n in spec.codes)]
+
+
+def _unique_across_files(feed: str, key: tuple[str, ...]) -> Rule:
+    """WARN: a key of the batch that an earlier delivered file of the table already holds (the
+    ERROR rule only sees the batch). Not for snapshot feeds, whose key carries the snapshot time."""
+    cl = ", ".join(key)
+    table = f"raw.{feed}"
+    return Rule(f"{feed}_key_unique_across_files", WARN,
+                unexpected_rows(key, f"({cl}) IN (SELECT ({cl}) FROM {table} WHERE ({cl}) IN "
+                                     f"(SELECT ({cl}) FROM {{batch}}) GROUP BY ALL HAVING count(DISTINCT ingest_file) > 1)"),
+                "the same key delivered again in another file is counted twice downstream")
+
+
+def _non_negative(feed: str, key: tuple[str, ...], cols: tuple[str, ...]) -> Rule:
+    cond = " OR ".join(f"{c} < 0" for c in cols)
+    return Rule(f"{feed}_amounts_non_negative", WARN, unexpected_rows(key, cond),
+                f"{', '.join(cols)} cannot be negative")
+
+
 def _k(feed: str) -> tuple[str, ...]:
     return ("source", *contract.FEEDS[feed].key)
 
@@ -60,9 +88,7 @@ PARTNER_SCHEDULE = Suite(
     table="raw.partner_schedule", key=PS_KEY,
     rules=(
         _unique(PS, PS_KEY),
-        *_not_null(PS, ("cinema_code", "show_code", "snapshot_ts", "start_time", "business_date")),
-        _digits(PS, PS_KEY, "cinema_code", 8),
-        _digits(PS, PS_KEY, "film_code", 12),
+        *_key_rules(PS, PS_KEY),
         Rule("start_not_before_end", WARN,
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="end_time", column_B="start_time", ignore_row_if="either_value_is_missing"),
              "a show must end after it starts"),
@@ -78,6 +104,8 @@ PARTNER_SCHEDULE = Suite(
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="list_price_fen", column_B="sale_price_fen", or_equal=True,
                                                         ignore_row_if="either_value_is_missing"),
              "sale price above the list price is a pricing error"),
+        _non_negative(PS, PS_KEY, ("list_price_fen", "sale_price_fen", "service_fee_fen", "seats_available",
+                                   "seat_total")),
         Rule("seats_available_gt_total", WARN,
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="seat_total", column_B="seats_available", or_equal=True,
                                                         ignore_row_if="either_value_is_missing"),
@@ -91,7 +119,7 @@ COMPETITOR_SCHEDULE = Suite(
     table="raw.competitor_schedule", key=CS_KEY,
     rules=(
         _unique(CS, CS_KEY),
-        *_not_null(CS, ("platform_cinema_id", "platform_show_id", "crawl_ts", "show_date", "start_time")),
+        *_key_rules(CS, CS_KEY),
         Rule("competitor_start_time_hhmm", ERROR,
              unexpected_rows(CS_KEY, "start_time IS NOT NULL AND NOT regexp_matches(start_time, '^([01][0-9]|2[0-3]):[0-5][0-9]$')"),
              "start_time must be HH:MM: the show cannot be placed in time otherwise"),
@@ -110,10 +138,10 @@ ORDERS = Suite(
     table="raw.orders", key=OR_KEY,
     rules=(
         _unique(OR, OR_KEY),
-        *_not_null(OR, ("order_id", "event_ts", "status", "cinema_code", "show_code")),
-        _digits(OR, OR_KEY, "cinema_code", 8),
-        _digits(OR, OR_KEY, "film_code", 12),
+        *_key_rules(OR, OR_KEY),
         _in_set(OR, "status", contract.ORDER_STATUSES),
+        _unique_across_files(OR, OR_KEY),
+        _non_negative(OR, OR_KEY, ("unit_price_fen", "service_fee_fen", "total_fen")),
         Rule("orders_ticket_count_1_6", WARN, gxe.ExpectColumnValuesToBeBetween(column="ticket_count", min_value=1, max_value=6),
              "one order holds 1-6 tickets"),
         Rule("orders_seats_pattern", WARN,
@@ -142,8 +170,7 @@ PICKUP_CODES = Suite(
         # this key, and a VALIDATION_FAILED issue for it would be a second alert for the same fault
         # (the one false alert of the national-day quality run). The check still reports it.
         _unique(PC, PC_KEY, WARN, "duplicates are reported by compare as PICKUP_CODE_DUPLICATE", candidate=False),
-        *_not_null(PC, ("pickup_code", "channel_partner", "allocation_ts", "status")),
-        _digits(PC, PC_KEY, "cinema_code", 8),
+        *_key_rules(PC, PC_KEY),
         _in_set(PC, "status", contract.PICKUP_STATUSES),
         Rule("pickup_codes_ticket_count_1_6", WARN, gxe.ExpectColumnValuesToBeBetween(column="ticket_count", min_value=1, max_value=6),
              "one allocation holds 1-6 tickets"),
@@ -156,7 +183,8 @@ COMPLAINTS = Suite(
     table="raw.complaints", key=CO_KEY,
     rules=(
         _unique(CO, CO_KEY),
-        *_not_null(CO, ("complaint_id", "created_ts")),
+        *_key_rules(CO, CO_KEY),
+        _unique_across_files(CO, CO_KEY),
         # WARN: complaints are linked to issues by order first; a bad cinema code only weakens recall.
         _digits(CO, CO_KEY, "cinema_code", 8, WARN),
         _in_set(CO, "channel", contract.COMPLAINT_CHANNELS),
@@ -172,7 +200,7 @@ ISSUE_EVENTS = Suite(
         # WARN: handler tools re-send events (CONTRACT.md: "late, duplicate and out-of-order events
         # happen"); the lifecycle logic deduplicates them, so a duplicate is not a reason to block.
         _unique(IE, IE_KEY, WARN, "duplicate handler events are expected and deduplicated downstream"),
-        *_not_null(IE, ("issue_id", "event_ts", "to_status")),
+        *_key_rules(IE, IE_KEY),
         _in_set(IE, "to_status", contract.HANDLER_STATUSES),
         _in_set(IE, "resolution_code", contract.RESOLUTION_CODES),
     ),
@@ -182,24 +210,21 @@ CINEMAS = Suite(
     table="ref.cinemas", key=("cinema_code",), incremental=False,
     rules=(
         _unique("cinemas", ("cinema_code",)),
-        *_not_null("cinemas", ("cinema_code", "cinema_name", "city")),
-        _digits("cinemas", ("cinema_code",), "cinema_code", 8),
+        *_key_rules("cinemas", ("cinema_code",)),
     ),
 )
 CINEMA_ALIASES = Suite(
     table="ref.cinema_aliases", key=("source", "source_cinema_id"), incremental=False,
     rules=(
         _unique("cinema_aliases", ("source", "source_cinema_id")),
-        *_not_null("cinema_aliases", ("source", "source_cinema_id", "cinema_code")),
-        _digits("cinema_aliases", ("source", "source_cinema_id"), "cinema_code", 8),
+        *_key_rules("cinema_aliases", ("source", "source_cinema_id")),
     ),
 )
 FILMS = Suite(
     table="ref.films", key=("film_code",), incremental=False,
     rules=(
         _unique("films", ("film_code",)),
-        *_not_null("films", ("film_code", "film_name")),
-        _digits("films", ("film_code",), "film_code", 12),
+        *_key_rules("films", ("film_code",)),
         Rule("films_duration_40_300", WARN, gxe.ExpectColumnValuesToBeBetween(column="duration_min", min_value=40, max_value=300),
              "feature films run 40-300 minutes"),
     ),

@@ -49,7 +49,7 @@ SELECT
     CAST(NULL AS BIGINT) AS impact_fen,
     rule || '|' || coalesce(CAST(business_date AS VARCHAR), '') AS business_key,
     CASE WHEN rule = 'row_parse'
-        THEN format('{} sent {} row(s) on {} that could not be parsed and were quarantined ({})',
+        THEN format('{} sent {} row(s) on {} that could not be used (unparseable values or keys) and were quarantined ({})',
                     source, unexpected, coalesce(CAST(business_date AS VARCHAR), 'an unknown date'), array_to_string(assets, ', '))
         ELSE format('{} sent {} row(s) of {} on {} that break rule {}{}',
                     source, unexpected, array_to_string(assets, ', '), coalesce(CAST(business_date AS VARCHAR), 'an unknown date'), rule,
