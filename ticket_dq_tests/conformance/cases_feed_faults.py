@@ -13,9 +13,7 @@ leaves the previous complete snapshot current, and the five faults found in it s
 
 from __future__ import annotations
 
-import pytest
-
-from ticket_dq_tests.conformance.harness import Case, Expect, check_area, check_case, materialize, params, write_all
+from ticket_dq_tests.conformance.harness import Case, Expect
 from ticket_dq_tests.conformance.landing import BAD_ROWS, BAD_SHA256, CUT_SHORT, Landing
 from ticket_dq_tests.conformance.world import (
     DAY, MAOYAN, TAOPIAOPIAO, cinema, day_of, find, partner_rows, replaced, without,
@@ -91,20 +89,3 @@ CASES = [
          times=SILENT, xfail=LATEST_SUPPRESSES),
 ]
 CASES[-1].expected.append(Expect("FEED_LATE", "PLATE3"))
-
-
-@pytest.fixture(scope="module")
-def area(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("conformance_feed_faults")
-    landing = Landing(tmp / "landing")
-    write_all(landing, CASES)
-    return materialize(landing, tmp)
-
-
-@pytest.mark.parametrize("case", params(CASES))
-def test_feed_fault_is_one_issue_and_the_partners_show_faults_stand(area, case):
-    check_case(case, CASES, area)
-
-
-def test_no_issue_outside_the_cases_and_nothing_suppressed_without_a_cause(area):
-    check_area(CASES, [], area)
