@@ -12,7 +12,7 @@ the majority's time). A crawl read wrong loses the first, or raises price mismat
 from __future__ import annotations
 
 from ticket_dq_tests.conformance.harness import Case, Expect
-from ticket_dq_tests.conformance.landing import Landing, Style
+from ticket_dq_tests.conformance.landing import BAD_SHA256, Landing, Style
 from ticket_dq_tests.conformance.world import (
     DAY, MAOYAN, cinema, crawl_rows, day_of, find, partner_rows, replaced, without,
 )
@@ -56,6 +56,29 @@ CASES = [
     variation(211, "VJSONALL", Style(fmt="jsonl", newline="\r\n", money="yuan", yuan_digits="short", iso_times=True,
                                      order="shuffled", extras=EXTRAS, json_typed=True)),
 ]
+
+
+def rejected_latest_crawl() -> Case:
+    """The platform's 09:00 crawl fails its sha256; its 08:00 crawl stays current, so the faults found with
+    it stand: the partner's missing show (confirmed by MAOYAN and this platform) and the platform's own
+    time mismatch. The rejected crawl is one FEED_PARTIAL."""
+    platform, early, late = "VSHA3", f"{DAY} 08:00:00", CRAWL_TS
+    c = cinema(220)
+    truth = day_of(c)
+    missing, off = find(truth, 2, "17:00"), find(truth, 1, "16:00")
+    PARTNER_SHOWS.extend(without(truth, missing))
+    theirs = replaced(truth, off, off.at("16:30"))
+    return Case(platform, "a platform's latest crawl rejected (bad sha256): FEED_PARTIAL; its previous crawl is "
+                "current and the faults found with it stand", {platform}, {c.code},
+                [Expect("FEED_PARTIAL", platform), Expect("SHOW_MISSING", PARTNER, c.code, f"{DAY} 17:00"),
+                 Expect("SHOW_TIME_MISMATCH", platform, c.code, f"{DAY} 16:00")],
+                listings={(MAOYAN, CRAWL_TS): truth, (platform, early): theirs, (platform, late): theirs},
+                crawl_faults={(platform, late): BAD_SHA256},
+                xfail="a rejected latest crawl SUPPRESSES the platform's show-level faults found in its previous, "
+                      "current crawl")
+
+
+CASES.append(rejected_latest_crawl())
 
 
 def _partner(landing: Landing) -> None:

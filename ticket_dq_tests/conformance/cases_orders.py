@@ -18,7 +18,7 @@ holds other seats) stand.
 from __future__ import annotations
 
 from ticket_dq_tests.conformance.harness import Case, Expect
-from ticket_dq_tests.conformance.landing import BAD_SHA256, Landing, Style
+from ticket_dq_tests.conformance.landing import BAD_ROWS, BAD_SHA256, Landing, Style
 from ticket_dq_tests.conformance.world import (
     DAY, MAOYAN, TAOPIAOPIAO, Code, Order, cinema, day_of, find, order_rows, partner_rows, pickup_rows, replaced,
 )
@@ -70,6 +70,20 @@ def codes_case(channel: str, style: Style, xfail: str | None = None) -> Case:
     return Case(channel, f"pickup codes as {style.describe()}: one PICKUP_CODE_DUPLICATE, nothing else", {channel},
                 set(), [Expect("PICKUP_CODE_DUPLICATE", channel, a.show.cinema.code, pickup_code=f"K-{channel}-1")],
                 write=write, xfail=xfail)
+
+
+def rejected_codes() -> Case:
+    """A pickup-code file whose row count does not match: one FEED_PARTIAL of that channel partner, nothing else."""
+    channel = "CREJ"
+    a, b, c = ORDERS[PLAIN_ORDERS]
+    codes = [Code("KR-1", a, channel), Code("KR-1", b, channel), Code("KR-2", c, channel)]
+
+    def write(landing: Landing) -> None:
+        landing.deliver("pickup_codes", channel, DAY, f"codes_{channel}", pickup_rows(codes), snapshot_ts=FILE_TS,
+                        fault=BAD_ROWS)
+
+    return Case(channel, "a pickup-code file with a wrong row count: FEED_PARTIAL, and nothing from the file",
+                {channel}, set(), [Expect("FEED_PARTIAL", channel)], write=write)
 
 
 def rejected_orders() -> Case:
@@ -144,6 +158,8 @@ CASES += [
     codes_case("CBOM", Style(encoding="utf-8-sig")),
     codes_case("CISO", Style(iso_times=True)),
     codes_case("CREV", Style(order="reversed", extras=EXTRAS)),
+    codes_case("CALL", Style(encoding="gb18030", newline="\r\n", iso_times=True, order="shuffled", extras=EXTRAS)),
+    rejected_codes(),
     rejected_orders(),
     complaints_case("KPLAIN", Style()),
     complaints_case("KJSONL", Style(fmt="jsonl"), xfail=JSONL_COMPLAINTS),
@@ -173,5 +189,6 @@ EVENT_STYLES = {
     "EBOM": (Style(encoding="utf-8-sig"), None),
     "EISO": (Style(iso_times=True), None),
     "EXTRA": (Style(order="shuffled", extras=EXTRAS), None),
+    "EALL": (Style(encoding="gb18030", newline="\r\n", iso_times=True, order="reversed", extras=EXTRAS), None),
 }
 LATER = f"{DAY} 09:40:00"

@@ -64,7 +64,8 @@ class Case:
     xfail: str | None = None  # why today's code fails it (issue 12)
     check_issues: bool = True  # False: the case is about ingestion only (ledger, quarantine)
     write: Callable[[Landing], None] | None = None  # writes the case's files into a landing area
-    listings: dict[str, list] = field(default_factory=dict)  # platform -> the shows its crawls list
+    listings: dict[tuple[str, str], list] = field(default_factory=dict)  # (platform, crawl_ts) -> shows listed
+    crawl_faults: dict[tuple[str, str], str] = field(default_factory=dict)  # (platform, crawl_ts) -> manifest fault
 
 
 def write_all(landing: Landing, cases: list[Case], crawl_styles: dict[str, Style] | None = None,
@@ -85,8 +86,9 @@ def write_all(landing: Landing, cases: list[Case], crawl_styles: dict[str, Style
         shows = [s for c in cases for s in c.listings.get((platform, ts), [])]
         stem = f"{platform}_{ts[:10].replace('-', '')}_{ts[11:13]}{ts[14:16]}"
         style = (crawl_styles or {}).get(platform, Style(fmt="jsonl"))
+        fault = next((c.crawl_faults[(platform, ts)] for c in cases if (platform, ts) in c.crawl_faults), None)
         d = landing.deliver("competitor_schedule", platform, ts[:10], stem, crawl_rows(platform, shows, ts),
-                            snapshot_ts=ts, style=style)
+                            snapshot_ts=ts, style=style, fault=fault)
         for c in cases:  # a crawl some case is about belongs to that case too
             if c.sources & {platform}:
                 c.deliveries.append(d)
