@@ -14,7 +14,7 @@ from __future__ import annotations
 from ticket_dq_tests.conformance.harness import Case, Expect
 from ticket_dq_tests.conformance.landing import BAD_SHA256, Landing, Style
 from ticket_dq_tests.conformance.world import (
-    DAY, MAOYAN, cinema, crawl_rows, day_of, find, partner_rows, replaced, without,
+    DAY, MAOYAN, cinema, day_of, find, partner_rows, replaced, without,
 )
 
 PARTNER = "PCRAWL"

@@ -77,7 +77,7 @@ def fewer_cinemas() -> Case:
     there, neither from the stale 07:00 listing nor for the shows MAOYAN stopped listing; the first
     cinema's planted fault, confirmed by both platforms' current crawls, is still found."""
     partner = "PFEW"
-    c1, truth1, theirs1, _ = planted(30, partner)
+    c1, truth1, _, _ = planted(30, partner)
     c2 = cinema(31)
     truth2 = day_of(c2)
     shifted = find(truth2, 1, "16:00")
