@@ -39,20 +39,18 @@ def variation(n: int, platform: str, style: Style, xfail: str | None = None) -> 
                                        (platform, CRAWL_TS): replaced(truth, off, off.at("16:30"))})
 
 
-CSV_REFUSED = "competitor_schedule delivered as .csv is refused (feed competitor_schedule is delivered as .jsonl)"
-FEN_REFUSED = "a crawl with price_fen instead of price_yuan is refused (missing required column price_yuan)"
 CASES = [
     variation(201, "VPLAIN", Style(fmt="jsonl")),
     variation(202, "VJSONT", Style(fmt="jsonl", json_typed=True)),
-    variation(203, "VFEN", Style(fmt="jsonl", money="fen"), xfail=FEN_REFUSED),
+    variation(203, "VFEN", Style(fmt="jsonl", money="fen")),
     variation(204, "VCRLF", Style(fmt="jsonl", newline="\r\n")),
     variation(205, "VISO", Style(fmt="jsonl", iso_times=True)),
     variation(206, "VXTRA", Style(fmt="jsonl", extras=EXTRAS, order="shuffled")),
-    variation(207, "VCSV", Style(fmt="csv"), xfail=CSV_REFUSED),
-    variation(208, "VCSVBOM", Style(fmt="csv", encoding="utf-8-sig", newline="\r\n"), xfail=CSV_REFUSED),
-    variation(209, "VCSVGBK", Style(fmt="csv", encoding="gb18030", newline="\r\n"), xfail=CSV_REFUSED),
+    variation(207, "VCSV", Style(fmt="csv")),
+    variation(208, "VCSVBOM", Style(fmt="csv", encoding="utf-8-sig", newline="\r\n")),
+    variation(209, "VCSVGBK", Style(fmt="csv", encoding="gb18030", newline="\r\n")),
     variation(210, "VCSVALL", Style(fmt="csv", encoding="gb18030", newline="\r\n", money="fen", iso_times=True,
-                                    order="reversed", extras=EXTRAS), xfail=CSV_REFUSED),
+                                    order="reversed", extras=EXTRAS)),
     variation(211, "VJSONALL", Style(fmt="jsonl", newline="\r\n", money="yuan", yuan_digits="short", iso_times=True,
                                      order="shuffled", extras=EXTRAS, json_typed=True)),
 ]

@@ -133,27 +133,23 @@ def complaints_case(name: str, style: Style, xfail: str | None = None) -> Case:
                 xfail=xfail)
 
 
-YUAN_REFUSED = "orders with unit_price_yuan / service_fee_yuan / total_yuan are refused (missing *_fen)"
-JSONL_ORDERS = "orders delivered as .jsonl are refused (feed orders is delivered as .csv)"
-JSONL_CODES = "pickup_codes delivered as .jsonl are refused (feed pickup_codes is delivered as .csv)"
-JSONL_COMPLAINTS = "complaints delivered as .jsonl are refused (feed complaints is delivered as .csv)"
 CASES = [
     orders_case(PLAIN_ORDERS, "OPLAIN", Style()),
-    orders_case(302, "OYUAN", Style(money="yuan"), xfail=YUAN_REFUSED),
-    orders_case(303, "OJSONL", Style(fmt="jsonl"), xfail=JSONL_ORDERS),
-    orders_case(304, "OJSONT", Style(fmt="jsonl", json_typed=True, money="yuan"), xfail=JSONL_ORDERS),
+    orders_case(302, "OYUAN", Style(money="yuan")),
+    orders_case(303, "OJSONL", Style(fmt="jsonl")),
+    orders_case(304, "OJSONT", Style(fmt="jsonl", json_typed=True, money="yuan")),
     orders_case(305, "OGBK", Style(encoding="gb18030", newline="\r\n")),
     orders_case(306, "OBOM", Style(encoding="utf-8-sig")),
     orders_case(307, "OISO", Style(iso_times=True)),
     orders_case(308, "OREV", Style(order="reversed")),
     orders_case(309, "OXTRA", Style(extras=EXTRAS, order="shuffled")),
     orders_case(310, "OALL", Style(encoding="gb18030", newline="\r\n", money="yuan", yuan_digits="short",
-                                   iso_times=True, order="shuffled", extras=EXTRAS), xfail=YUAN_REFUSED),
+                                   iso_times=True, order="shuffled", extras=EXTRAS)),
 ]
 CASES += [
     codes_case("CPLAIN", Style()),
-    codes_case("CJSONL", Style(fmt="jsonl"), xfail=JSONL_CODES),
-    codes_case("CJSONT", Style(fmt="jsonl", json_typed=True, iso_times=True), xfail=JSONL_CODES),
+    codes_case("CJSONL", Style(fmt="jsonl")),
+    codes_case("CJSONT", Style(fmt="jsonl", json_typed=True, iso_times=True)),
     codes_case("CGBK", Style(encoding="gb18030", newline="\r\n")),
     codes_case("CBOM", Style(encoding="utf-8-sig")),
     codes_case("CISO", Style(iso_times=True)),
@@ -162,7 +158,7 @@ CASES += [
     rejected_codes(),
     rejected_orders(),
     complaints_case("KPLAIN", Style()),
-    complaints_case("KJSONL", Style(fmt="jsonl"), xfail=JSONL_COMPLAINTS),
+    complaints_case("KJSONL", Style(fmt="jsonl")),
     complaints_case("KGBK", Style(encoding="gb18030", newline="\r\n")),
     complaints_case("KBOM", Style(encoding="utf-8-sig", iso_times=True)),
     complaints_case("KXTRA", Style(order="reversed", extras=EXTRAS)),
@@ -184,7 +180,7 @@ CASES.append(Case(PARTNER, "the partner all order cases rest on: its snapshot in
 # name -> (style, why today's code fails it)
 EVENT_STYLES = {
     "EPLAIN": (Style(), None),
-    "EJSONL": (Style(fmt="jsonl"), "issue_events delivered as .jsonl are refused (feed issue_events is delivered as .csv)"),
+    "EJSONL": (Style(fmt="jsonl"), None),
     "EGBK": (Style(encoding="gb18030", newline="\r\n"), None),
     "EBOM": (Style(encoding="utf-8-sig"), None),
     "EISO": (Style(iso_times=True), None),

@@ -110,7 +110,7 @@ def bad_money() -> list[Case]:
 
     out.append(Case("PBADYUAN", "a yuan value with three decimals and one that is not a number: those two rows "
                     "quarantined with the column named, the rest ingests", {"PBADYUAN"}, {c.code},
-                    write=write_bad, check_issues=False, xfail="yuan money columns are refused (missing *_fen)",
+                    write=write_bad, check_issues=False,
                     listings={k: day_of(c) for k in CRAWLS}))
     c = cinema(41)
 
@@ -121,7 +121,6 @@ def bad_money() -> list[Case]:
 
     out.append(Case("PBOTH", "sale_price_fen and sale_price_yuan in one file: rejected, the reason names the column",
                     {"PBOTH"}, {c.code}, write=write_both, check_issues=False,
-                    xfail="a file with both sale_price_fen and sale_price_yuan ingests (yuan kept as an extra)",
                     listings={k: day_of(c) for k in CRAWLS}))
     c = cinema(42)
 
@@ -131,19 +130,16 @@ def bad_money() -> list[Case]:
                         broken_json_at=3, bad_lines={4: ""})
 
     out.append(Case("PBADJSON", "a JSON Lines partner file with one broken line: that line quarantined, the rest "
-                    "ingests", {"PBADJSON"}, {c.code}, write=write_broken, check_issues=False,
-                    xfail="partner_schedule as .jsonl is refused", listings={k: day_of(c) for k in CRAWLS}))
+                    "ingests", {"PBADJSON"}, {c.code}, write=write_broken, check_issues=False, listings={k: day_of(c) for k in CRAWLS}))
     return out
 
 
-YUAN_REFUSED = "yuan money columns are refused (missing required column list_price_fen, ...)"
-JSONL_REFUSED = "partner_schedule delivered as .jsonl is refused"
 CASES = [
     control(),
-    variation(2, "PYUAN", Style(money="yuan"), xfail=YUAN_REFUSED),
-    variation(3, "PYUANS", Style(money="yuan", yuan_digits="short"), xfail=YUAN_REFUSED),
-    variation(4, "PJSONL", Style(fmt="jsonl"), xfail=JSONL_REFUSED),
-    variation(5, "PJSONT", Style(fmt="jsonl", json_typed=True), xfail=JSONL_REFUSED),
+    variation(2, "PYUAN", Style(money="yuan")),
+    variation(3, "PYUANS", Style(money="yuan", yuan_digits="short")),
+    variation(4, "PJSONL", Style(fmt="jsonl")),
+    variation(5, "PJSONT", Style(fmt="jsonl", json_typed=True)),
     variation(6, "PBOM", Style(encoding="utf-8-sig")),
     variation(7, "PGBK", Style(encoding="gb18030")),
     variation(8, "PCRLF", Style(newline="\r\n")),
@@ -152,11 +148,10 @@ CASES = [
     variation(11, "PSHUF", Style(order="shuffled")),
     variation(12, "PXTRA", Style(extras=EXTRAS)),
     variation(13, "PALLCSV", Style(encoding="gb18030", newline="\r\n", money="yuan", yuan_digits="short",
-                                   iso_times=True, order="shuffled", extras=EXTRAS), xfail=YUAN_REFUSED),
+                                   iso_times=True, order="shuffled", extras=EXTRAS)),
     variation(14, "PALLJSON", Style(fmt="jsonl", newline="\r\n", money="yuan", iso_times=True, order="shuffled",
-                                    extras=EXTRAS, json_typed=True), xfail=JSONL_REFUSED),
-    variation(15, "PBOMYUAN", Style(encoding="utf-8-sig", newline="\r\n", money="yuan", order="reversed"),
-              xfail=YUAN_REFUSED),
+                                    extras=EXTRAS, json_typed=True)),
+    variation(15, "PBOMYUAN", Style(encoding="utf-8-sig", newline="\r\n", money="yuan", order="reversed")),
     variation(16, "PGBALL", Style(encoding="gb18030", newline="\r\n", iso_times=True, order="reversed",
                                   extras=EXTRAS)),
     fewer_cinemas(),
