@@ -519,8 +519,9 @@ def _typed_expr(col: str, typ: str, v: str | None = None) -> str:
     if typ == "fen":
         return f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS BIGINT) END"
     if typ == "yuan":
-        return (f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+(\\.[0-9]+)?') "
-                f"THEN CAST(round(TRY_CAST({v} AS DECIMAL(18,4)) * 100) AS BIGINT) END")
+        # Exact decimal to fen, never through a float; a third decimal is not a fen amount: quarantined.
+        return (f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+(\\.[0-9]{{1,2}})?') "
+                f"THEN CAST(TRY_CAST({v} AS DECIMAL(18,2)) * 100 AS BIGINT) END")
     if typ == "timestamp":
         # Exactly YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS: the shape is checked with cheap string
         # tests, then DuckDB's cast validates the values (3x cheaper than try_strptime, measured).

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ticket_dq.lib import contract, decode, landing, warehouse
+from ticket_dq.lib import contract, decode, landing, variants, warehouse
 from ticket_dq.lib.masking import mask
 
 INGEST_DDL = (
@@ -209,18 +209,22 @@ def _reject(con, d: landing.Delivery, reason: str, *, sha: str, encoding=None, r
                       rows_quarantined=d.rows_manifest, reason=reason)
 
 
-def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | None) -> tuple[str, dict, list[str]]:
-    """Make the parsed file queryable: returns (source relation SQL, its parameters, JSONL keys seen).
-    The source has the contract columns as strings, __line, __rec and extras (JSONL also __json, __bad)."""
+def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | None
+           ) -> tuple[str, dict, list[str], contract.Feed]:
+    """Make the parsed file queryable: returns (source relation SQL, its parameters, JSONL keys seen, the
+    feed as the file delivers it). The source has the contract columns as strings, __line, __rec and
+    extras (JSONL also __json, __bad)."""
     if parsed.fast is not None:
         con.register(_SOURCE, parsed.fast)
-        return decode.fast_csv_source_sql(parsed.header, _SOURCE), {"path": str(data_path)}, []
+        return decode.fast_csv_source_sql(parsed.header, _SOURCE), {"path": str(data_path)}, [], feed
     con.register(_SOURCE, parsed.frame)
     if feed.fmt != "jsonl":
-        return _SOURCE, {}, []
+        return _SOURCE, {}, [], feed
+    keys = [r[0] for r in con.execute(decode.jsonl_keys_sql(_SOURCE)).fetchall()]
+    feed = variants.as_delivered(feed, feed.fmt, keys)  # money keys in the unit the lines name them
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {decode.stage_jsonl_sql(feed, _SOURCE)}",
                 {"patch": decode.jsonl_contract_patch(feed)})
-    return _STAGED, {}, [r[0] for r in con.execute(decode.jsonl_keys_sql(_SOURCE)).fetchall()]
+    return _STAGED, {}, keys, feed
 
 
 class _Misaligned(RuntimeError):
@@ -333,6 +337,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         return FileResult(file=d.file, source=d.source, status="REDELIVERY", rows_manifest=d.rows_manifest,
                           reason=f"same content as {original[0]}", original_file=original[0])
 
+    fmt = variants.file_format(d.data_path)
+    try:
+        feed = variants.as_delivered(feed, fmt, variants.csv_header(data) if fmt == "csv" else None)
+    except variants.AmbiguousMoney as exc:
+        return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
     try:
         parsed = _parse(feed, data, d.rows_manifest)
     except decode.DecodeError as exc:
@@ -396,7 +405,13 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
     """Land one checked file: raw rows, quarantine, drift and ledger row in one transaction."""
     con.begin()
     try:
-        source, params, keys = _stage(con, feed, parsed, csv_path or d.data_path)
+        try:
+            source, params, keys, feed = _stage(con, feed, parsed, csv_path or d.data_path)
+        except variants.AmbiguousMoney as exc:
+            con.rollback()
+            _unstage(con)
+            return _reject(con, d, str(exc), sha=sha, encoding=parsed.encoding, rows_in_file=parsed.rows_in_file,
+                           run_id=run_id, now=now)
         if feed.fmt == "jsonl" and keys:
             parsed.missing = [c for c in feed.contract_names if c not in keys]
             parsed.extra = sorted(k for k in keys if k not in feed.contract_names)
@@ -561,7 +576,7 @@ def ingest_reference(con: duckdb.DuckDBPyConnection, landing_root: str | Path, n
     con.begin()
     try:
         # Reference files are small: always the careful path (no second read of the file by DuckDB).
-        source, params, _ = _stage(con, feed, parsed, path)
+        source, params, _, _ = _stage(con, feed, parsed, path)
         con.execute(f"DELETE FROM {qfeed}")
         lineage = {"ingest_file": rel, "ingest_line": _Col(decode.LINE), "ingested_at": now}
         inserted, quarantined, _ = _load_typed(con, feed, parsed, source=source, params=params, table=qfeed,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
-from ticket_dq.lib import contract
+from ticket_dq.lib import contract, variants
 
 MANIFEST_PREFIX = "_manifest_"
 MANIFEST_FIELDS = ("file", "feed", "source", "rows", "sha256")
@@ -250,8 +250,8 @@ def read_manifest(root: Path, manifest: Path) -> Delivery:
         d.error = f"manifest rows {rows!r} is not a non-negative integer"
     elif not _SHA.match(d.sha256):
         d.error = f"manifest sha256 {sha!r} is not 64 hex digits"
-    elif data_path.suffix.lower() != f".{contract.FEEDS[feed].fmt}":
-        d.error = f"manifest names {data_path.name!r}; feed {feed} is delivered as .{contract.FEEDS[feed].fmt}"
+    elif variants.file_format(data_path) is None:  # CSV or JSON Lines, for any feed
+        d.error = f"manifest names {data_path.name!r}; a delivery is a .csv or .jsonl file"
     elif not data_path.is_file():
         d.error = f"manifest names {data_path.name!r}, which is not in its folder"
     return d
