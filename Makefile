@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)
 export TICKET_DQ_LANDING ?= $(CURDIR)/data/landing
 export TICKET_DQ_WAREHOUSE ?= $(CURDIR)/data/warehouse/ticket_dq.duckdb
 
-.PHONY: venv browser run dev test bench clean
+.PHONY: venv browser run dev serve test bench clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,11 @@ run: $(STAMP)
 # The Dagster UI with sensors and schedules, on loopback.
 dev: $(STAMP)
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+# The triage page for issue handlers, on loopback; accounts from the file named by TICKET_DQ_ACCOUNTS
+# (`ticket-dq accounts add NAME --team CS --file FILE`), with the demo's clock when replaying it.
+serve: $(STAMP)
+	$(BIN)/ticket-dq serve --demo-clock
 
 # The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download
 # needs the internet; the Debian package comes from the registry), and the report and triage page
