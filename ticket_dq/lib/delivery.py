@@ -14,32 +14,24 @@ import csv
 import hashlib
 import io
 import json
-import os
 import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ticket_dq.lib import contract
+from ticket_dq.lib import contract, export
 
 SCHEMA_VERSION = 1
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    # Hidden temporary name in the same folder: the landing scan skips dot files, the rename is atomic.
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        tmp.write_bytes(data)
+        export.replace_atomically(tmp, path)  # fsync the bytes, rename, fsync the folder
     finally:
-        os.close(fd)
+        tmp.unlink(missing_ok=True)
 
 
 def _cell(value) -> str:
@@ -85,7 +77,6 @@ def deliver(landing: Path, feed: str, source: str, rows: Iterable[Mapping], now:
                 "schema_version": SCHEMA_VERSION}
     _write_atomic(folder / f"_manifest_{stem}.json",
                   json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
-    _fsync_dir(folder)
     return path
 
 
