@@ -207,14 +207,6 @@ def evidence_of(value) -> Any:
         return messages.mask(text)
 
 
-def evidence_text(value) -> str:
-    """Evidence as the notification e-mail carries it: masked JSON, keys sorted, one line."""
-    ev = evidence_of(value)
-    if ev is None:
-        return ""
-    return ev if isinstance(ev, str) else json.dumps(ev, ensure_ascii=False, sort_keys=True, default=str)
-
-
 def order_ids(issue: dict) -> list[str]:
     """The orders an issue is about: its order_id and any order ids listed in its evidence."""
     ids = [issue["order_id"]] if issue.get("order_id") else []

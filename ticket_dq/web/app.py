@@ -15,6 +15,7 @@ their own team only, and every event carries the signed-in handler's name and te
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -218,7 +219,7 @@ def create_app(config: Config) -> Starlette:
                     statuses=["active", "all", *contract.ISSUE_STATUSES], severities=contract.SEVERITIES,
                     query=urlencode({k: v for k, v in chosen.items() if v}))
 
-    def _load_issue(issue_id: str, team: str):
+    def _load_issue(issue_id: str):
         con = state()
         issue = triage.issue_detail(con, issue_id)
         return con, issue
@@ -229,7 +230,7 @@ def create_app(config: Config) -> Starlette:
             return RedirectResponse("/login", status_code=303)
         issue_id = request.path_params["issue_id"]
         try:
-            _, issue = await run_in_threadpool(_load_issue, issue_id, u["team"])
+            _, issue = await run_in_threadpool(_load_issue, issue_id)
         except triage.Unreadable as exc:
             return refused(request, str(exc), status_code=503)
         if issue is None:
@@ -247,7 +248,6 @@ def create_app(config: Config) -> Starlette:
         return page(request, "issue.html", issue=issue, orders=orders, orders_error=orders_error,
                     allowed=[(triage.VERBS[a], a) for a in allowed], codes=contract.RESOLUTION_CODES,
                     script=messages.CUSTOMER_SCRIPT.get(issue["category"]),
-                    evidence=triage.evidence_text(issue["evidence"]) if issue["evidence"] else None,
                     evidence_pretty=_pretty(issue["evidence_parsed"]))
 
     async def act(request: Request) -> Response:
@@ -264,7 +264,7 @@ def create_app(config: Config) -> Starlette:
             return refused(request, f"Unknown action {verb!r}.", status_code=400)
 
         def work():
-            con, issue = _load_issue(issue_id, u["team"])
+            con, issue = _load_issue(issue_id)
             if issue is None:
                 return "missing", None
             if issue["team"] != u["team"]:
@@ -310,7 +310,6 @@ def create_app(config: Config) -> Starlette:
 
 
 def _pretty(value) -> str:
-    import json
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True,
