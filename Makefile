@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)
 export TICKET_DQ_LANDING ?= $(CURDIR)/data/landing
 export TICKET_DQ_WAREHOUSE ?= $(CURDIR)/data/warehouse/ticket_dq.duckdb
 
-.PHONY: venv browser run dev test bench clean
+.PHONY: venv browser run dev serve test bench clean
 
 venv: $(STAMP)
 
@@ -33,15 +33,21 @@ run: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+# The triage page for issue handlers, on loopback; accounts from the file named by TICKET_DQ_ACCOUNTS
+# (`ticket-dq accounts add NAME --team CS --file FILE`), with the demo's clock when replaying it.
+serve: $(STAMP)
+	$(BIN)/ticket-dq serve --demo-clock
+
 # The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download
-# needs the internet; the Debian package comes from the registry). Installed once, when missing.
+# needs the internet; the Debian package comes from the registry), and the report and triage page
+# screenshots need a CJK font (fonts-noto-cjk) to show Chinese instead of boxes. Installed once, when missing.
 browser:
-	@command -v chromium >/dev/null || { \
+	@{ command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then SUDO=; \
 	  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then SUDO=sudo; \
-	  else echo "make test needs Chromium for its browser tests: install the Debian package 'chromium'"; exit 1; fi; \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	  else echo "make test needs Chromium and a CJK font for its browser tests: install the Debian packages 'chromium fonts-noto-cjk'"; exit 1; fi; \
+	  echo "installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 # loadscope: a module-scoped fixture (the make-run demo) runs once, on one worker.
 test: $(STAMP) browser

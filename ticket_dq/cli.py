@@ -9,7 +9,7 @@ import os
 import sys
 
 # name -> module under ticket_dq.commands exposing register(subparsers) and run(args) -> int
-COMMANDS = ("simulate", "materialize", "issues", "report")
+COMMANDS = ("simulate", "materialize", "issues", "report", "serve", "accounts")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,9 +35,13 @@ def console_main() -> None:
     module is torn down; benign, see nanobind's refleaks docs; the holder is not pinned down yet).
     Flushing and leaving with os._exit skips that teardown and its noise; tests call main().
     """
-    rc = main()
-    logging.shutdown()
-    sys.stdout.flush()
+    try:
+        rc = main()
+        logging.shutdown()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`ticket-dq issues show X | head`): stop quietly, as cat would.
+        rc = 141
     sys.stderr.flush()
     os._exit(rc)
 

@@ -48,28 +48,26 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def dagster_webserver(env: dict[str, str], log: Path, timeout_s: float = 90.0):
-    """`dagster-webserver` on the repo's workspace.yaml, on a free loopback port; yields its base URL.
+def http_process(argv: list[str], probe_path: str, port: int, env: dict[str, str], log: Path, name: str,
+                 timeout_s: float = 90.0):
+    """Start a server process on ``port``, wait until ``probe_path`` answers, yield its base URL.
 
-    Started as a process-group leader so the whole group (webserver + code server) stops at the end.
+    Started as a process-group leader so the whole group (e.g. webserver + code server) stops at the end.
     """
-    port = free_port()
-    exe = Path(sys.executable).with_name("dagster-webserver")
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(exe), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-                                cwd=REPO, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(argv, cwd=REPO, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
-            assert proc.poll() is None, f"dagster-webserver exited: {log.read_text(errors='replace')[-2000:]}"
+            assert proc.poll() is None, f"{name} exited: {log.read_text(errors='replace')[-2000:]}"
             try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
+                with urllib.request.urlopen(f"{url}{probe_path}", timeout=2):
                     break
             except OSError:
-                assert time.monotonic() < deadline, f"dagster-webserver not up after {timeout_s}s"
-                time.sleep(0.5)
+                assert time.monotonic() < deadline, f"{name} not up after {timeout_s}s"
+                time.sleep(0.3)
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -79,3 +77,13 @@ def dagster_webserver(env: dict[str, str], log: Path, timeout_s: float = 90.0):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@contextlib.contextmanager
+def dagster_webserver(env: dict[str, str], log: Path, timeout_s: float = 90.0):
+    """`dagster-webserver` on the repo's workspace.yaml, on a free loopback port; yields its base URL."""
+    port = free_port()
+    exe = Path(sys.executable).with_name("dagster-webserver")
+    with http_process([str(exe), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"], "/server_info", port,
+                      env, log, "dagster-webserver", timeout_s) as url:
+        yield url

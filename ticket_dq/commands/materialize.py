@@ -10,6 +10,7 @@ DAGSTER_HOME set (the Makefile sets it to the repo root) the run is recorded in 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 
@@ -21,8 +22,25 @@ def register(sub) -> None:
                         "(<landing>/_truth/sim.json 'now')")
     p.add_argument("--select", default=None,
                    help="asset selection string (Dagster syntax, e.g. 'key:raw/orders+'); default: all")
-    p.add_argument("--quiet", action="store_true", help="do not print the summary")
+    p.add_argument("--quiet", action="store_true", help="do not print the summary (warnings still print)")
+    p.add_argument("--verbose", action="store_true", help="stream Dagster's full event log (DEBUG) to stderr")
     p.set_defaults(func=run)
+
+
+# Quiet by default: Dagster's console logger shows errors only, and the warnings that matter (rejected
+# files and why, from the run's event log) print once, short, after the run. --verbose: everything.
+def _run_config(verbose: bool) -> dict:
+    return {"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "ERROR"}}}}
+
+
+def _warnings(instance, run_id: str) -> list[str]:
+    """The run's own WARNING-or-worse log lines (context.log.warning in assets and checks), one per step."""
+    out = []
+    for entry in instance.all_logs(run_id):
+        if entry.is_dagster_event or entry.level < logging.WARNING:
+            continue
+        out.append(f"  {entry.step_key or '-'}: {entry.user_message}")
+    return out
 
 
 def _demo_now() -> str | None:
@@ -58,7 +76,8 @@ def run(args) -> int:
     instance = dg.DagsterInstance.get() if settings.dagster_home() else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     with run_guard.exclusive_run(settings.warehouse_path(), instance) as run_tags:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=run_tags)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=run_tags,
+                                        run_config=_run_config(getattr(args, "verbose", False)))
     elapsed = time.monotonic() - started
 
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
@@ -68,6 +87,10 @@ def run(args) -> int:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             print(event.step_failure_data.error.to_string(), file=sys.stderr)
+    warnings = [] if getattr(args, "verbose", False) else _warnings(instance, result.run_id)
+    if warnings:
+        print(f"warnings ({len(warnings)}; --verbose shows the full event log):")
+        print("\n".join(warnings))
     if not args.quiet:
         with warehouse.connect(settings.warehouse_path(), read_only=True) as con:
             print(summary_text(con))

@@ -18,8 +18,9 @@ matplotlib.use("Agg")  # before pyplot: render to memory, never open a window
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from jinja2 import Environment  # noqa: E402
+from markupsafe import Markup  # noqa: E402
 
-from ticket_dq.lib import complaints, metrics  # noqa: E402
+from ticket_dq.lib import complaints, messages, metrics  # noqa: E402
 
 # (column, label, colour, marker, size): distinct markers and sizes so equal values stay visible
 PARTS = (("accuracy", "accuracy", "tab:blue", "s", 9), ("recall", "recall", "tab:orange", "D", 7),
@@ -101,13 +102,76 @@ def chart_issues_by(con: duckdb.DuckDBPyConnection, day: date | None = None) -> 
     return _png(fig)
 
 
+# Text left, numbers right (class "num", tabular figures). The font stack names CJK faces and ends in
+# a generic family, so Chinese renders wherever any of them is installed (Debian: fonts-noto-cjk).
+FONT_STACK = ('system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", '
+              '"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif')
+
+# Filter and sort for the alerts table: plain JavaScript inside the file, nothing fetched.
+_ALERTS_JS = """
+(function () {
+  var table = document.getElementById('alerts');
+  if (!table || !table.tBodies.length) return;
+  var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+  var heads = table.tHead.rows[0].cells, box = document.getElementById('alerts-filter');
+  var count = document.getElementById('alerts-count');
+  var selects = Array.prototype.slice.call(document.querySelectorAll('select[data-col]'));
+  selects.forEach(function (s) {
+    var seen = {};
+    rows.forEach(function (r) { seen[r.cells[+s.dataset.col].textContent] = 1; });
+    Object.keys(seen).sort().forEach(function (v) {
+      var o = document.createElement('option'); o.textContent = v; s.appendChild(o);
+    });
+  });
+  function apply() {
+    var q = box.value.trim().toLowerCase(), shown = 0;
+    rows.forEach(function (r) {
+      var ok = !q || r.textContent.toLowerCase().indexOf(q) >= 0;
+      selects.forEach(function (s) { if (s.value && r.cells[+s.dataset.col].textContent !== s.value) ok = false; });
+      r.hidden = !ok; if (ok) shown++;
+    });
+    count.textContent = shown + ' of ' + rows.length + ' shown';
+  }
+  function key(cell, num) {
+    var t = cell.textContent.trim();
+    if (!num) return t;
+    var v = parseFloat(t.replace(/,/g, ''));
+    return isNaN(v) ? -Infinity : v;
+  }
+  Array.prototype.forEach.call(heads, function (th, i) {
+    th.tabIndex = 0; th.title = 'sort';
+    th.addEventListener('click', function () {
+      var asc = th.getAttribute('aria-sort') !== 'ascending', num = th.classList.contains('num');
+      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+      rows.sort(function (a, b) {
+        var x = key(a.cells[i], num), y = key(b.cells[i], num);
+        var c = num ? (x > y) - (x < y) : String(x).localeCompare(String(y), 'zh');
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+  box.addEventListener('input', apply);
+  selects.forEach(function (s) { s.addEventListener('change', apply); });
+  apply();
+})();
+"""
+
 _TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ticket_dq data quality report {{ day }}</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>ticket_dq data quality report {{ day }}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
+body{font-family:{{ font_stack }};margin:2em;max-width:1500px;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}
-td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
-td:first-child,th:first-child{text-align:left} th{background:#f3f3f3}
+td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.ts{white-space:nowrap}
+#alerts td:last-child{min-width:26em}
+th{background:#f3f3f3}
+#alerts th{cursor:pointer;user-select:none}
+#alerts th[aria-sort=ascending]::after{content:" \\25B2"}
+#alerts th[aria-sort=descending]::after{content:" \\25BC"}
+.controls{display:flex;flex-wrap:wrap;gap:.5em;align-items:center;font-size:13px}
 .kpi{display:inline-block;margin:0 1.5em 1em 0}.kpi b{font-size:28px;display:block}
 .muted{color:#777;font-size:12px}
 </style></head><body>
@@ -117,8 +181,8 @@ td:first-child,th:first-child{text-align:left} th{background:#f3f3f3}
 <div>
 {% for label, key in kpis %}<span class="kpi">{{ label }}<b>{{ fmt(m[key]) }}</b></span>{% endfor %}
 </div>
-<table><tr>{% for c in cols %}<th>{{ c }}</th>{% endfor %}</tr>
-<tr>{% for c in cols %}<td>{{ fmt(m[c]) }}</td>{% endfor %}</tr></table>
+<table><tr>{% for c in cols %}<th class="num">{{ c }}</th>{% endfor %}</tr>
+<tr>{% for c in cols %}<td class="num">{{ fmt(m[c]) }}</td>{% endfor %}</tr></table>
 <p>Of {{ m.alerts }} alerts first detected this day, {{ m.confirmed }} were confirmed, {{ m.false_positive }}
 marked false positive and {{ m.pending }} are not reviewed yet (accuracy counts them as unconfirmed; accuracy
 of reviewed alerts: {{ fmt(m.accuracy_reviewed) }}). {{ m.complaint_only }} fault(s) reached us by complaint
@@ -131,17 +195,26 @@ or the metrics assets have not run).</p>
 <img alt="Q over time" src="{{ chart_q }}">
 <h2>Alerts by category and team ({{ day }})</h2>
 <img alt="alerts by category and team" src="{{ chart_by }}">
+{% macro table(rows, columns, id=None) %}
+{% set kind = column_classes(rows, columns) %}
+<table{% if id %} id="{{ id }}"{% endif %}><thead><tr>{% for c in columns %}<th{% if kind[c] %} class="{{ kind[c] }}"{% endif %}>{{ c }}</th>{% endfor %}</tr></thead>
+<tbody>{% for r in rows %}<tr>{% for c in columns %}<td{% if kind[c] %} class="{{ kind[c] }}"{% endif %}>{{ fmt(r[c]) }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
+{% endmacro %}
 {% for dim, rows in breakdown %}
 <h3>By {{ dim }}</h3>
-<table><tr>{% for c in bcols %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for r in rows %}<tr>{% for c in bcols %}<td>{{ fmt(r[c]) }}</td>{% endfor %}</tr>{% endfor %}</table>
+{{ table(rows, bcols) }}
 {% endfor %}
 <h2>Data-related complaints created {{ day }} ({{ links|length }})</h2>
-<table><tr>{% for c in lcols %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for r in links %}<tr>{% for c in lcols %}<td>{{ fmt(r[c]) }}</td>{% endfor %}</tr>{% endfor %}</table>
+{{ table(links, lcols) }}
 <h2>Alerts first detected {{ day }} (first {{ issues|length }})</h2>
-<table><tr>{% for c in icols %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for r in issues %}<tr>{% for c in icols %}<td>{{ fmt(r[c]) }}</td>{% endfor %}</tr>{% endfor %}</table>
+<div class="controls">
+<label>filter <input id="alerts-filter" type="search" placeholder="any text: id, cinema, reason…"></label>
+{% for c in ('category', 'severity', 'team', 'status', 'source') %}<label>{{ c }} <select data-col="{{ icols.index(c) }}" id="alerts-{{ c }}"><option value="">all</option></select></label>
+{% endfor %}<span id="alerts-count" class="muted">{{ issues|length }} shown</span>
+<span class="muted">click a column heading to sort</span>
+</div>
+{{ table(issues, icols, "alerts") }}
+<script>{{ alerts_js }}</script>
 </body></html>
 """
 
@@ -165,6 +238,21 @@ def _fmt(v) -> str:
     if isinstance(v, datetime):
         return v.strftime("%Y-%m-%d %H:%M")
     return str(v)
+
+
+def column_classes(rows: list[dict], columns) -> dict[str, str]:
+    """CSS class per column: "num" (every present value a number: right-aligned), "ts" (timestamps:
+    kept on one line), else "" (text: left-aligned, wraps)."""
+    out = {}
+    for c in columns:
+        vals = [r.get(c) for r in rows if r.get(c) is not None]
+        if vals and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+            out[c] = "num"
+        elif vals and all(isinstance(v, (datetime, date)) for v in vals):
+            out[c] = "ts"
+        else:
+            out[c] = ""
+    return out
 
 
 def _dicts(cur) -> list[dict]:
@@ -194,12 +282,15 @@ def render_report(con: duckdb.DuckDBPyConnection, day: date, *, warehouse_label:
         issues = _dicts(con.execute(
             "SELECT * FROM dq.issues WHERE CAST(first_detected_at AS DATE) = $d AND status <> 'SUPPRESSED' "
             "ORDER BY severity, category, issue_id LIMIT $n", {"d": day, "n": max_rows}))
+        for r in issues:  # dq.issues holds masked text already; this is the last line of defence
+            r["reason"] = messages.mask(r.get("reason")) or None
     env = Environment(autoescape=True)
     return env.from_string(_TEMPLATE).render(
         day=day, generated=(generated or datetime.now()).strftime("%Y-%m-%d %H:%M:%S"),
         warehouse=warehouse_label, m=m, kpis=KPIS, cols=DAILY_COLS, fmt=_fmt,
         chart_q=data_uri(chart_quality_over_time(rows, until=day)), chart_by=data_uri(chart_issues_by(con, day)),
-        breakdown=breakdown, bcols=BREAKDOWN_COLS, links=links, lcols=LINK_COLS, issues=issues, icols=ISSUE_COLS)
+        breakdown=breakdown, bcols=BREAKDOWN_COLS, links=links, lcols=LINK_COLS, issues=issues, icols=ISSUE_COLS,
+        column_classes=column_classes, font_stack=Markup(FONT_STACK), alerts_js=Markup(_ALERTS_JS))
 
 
 def write_report(con: duckdb.DuckDBPyConnection, day: date, out: Path, **kw) -> Path:

@@ -21,17 +21,14 @@ an earlier handlers file) is never delivered again.
 from __future__ import annotations
 
 import csv
-import hashlib
-import io
 import json
-import os
 import random
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from ticket_dq import settings
-from ticket_dq.lib import contract, warehouse
+from ticket_dq.lib import delivery, warehouse
 
 SOURCE = "handlers"
 UNREVIEWED_SHARE = 0.15
@@ -119,30 +116,9 @@ def _delivered(con, landing: Path) -> set[tuple[str, str]]:
     return seen
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def deliver(landing: Path, events: list[dict], now: datetime) -> Path:
-    """Write the events CSV, then its manifest (last: the file counts as delivered from then on)."""
-    folder = landing / "issue_events" / SOURCE / f"{now:%Y-%m-%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"handler_events_{now:%Y%m%dT%H%M%S}"
-    cols = contract.FEEDS["issue_events"].contract_names
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\r\n", extrasaction="ignore")
-    w.writeheader()
-    for e in events:
-        w.writerow({**e, "event_ts": e["event_ts"].strftime("%Y-%m-%d %H:%M:%S")})
-    data = buf.getvalue().encode("utf-8")
-    _write_atomic(folder / f"{stem}.csv", data)
-    manifest = {"file": f"{stem}.csv", "feed": "issue_events", "source": SOURCE, "rows": len(events),
-                "sha256": hashlib.sha256(data).hexdigest(), "snapshot_ts": now.strftime("%Y-%m-%d %H:%M:%S"),
-                "schema_version": 1}
-    _write_atomic(folder / f"_manifest_{stem}.json", json.dumps(manifest, indent=2).encode("utf-8"))
-    return folder / f"{stem}.csv"
+    """Deliver the events as one issue_events file (data, then its manifest: lib/delivery.py)."""
+    return delivery.deliver(landing, "issue_events", SOURCE, events, now, stem=f"handler_events_{now:%Y%m%dT%H%M%S}")
 
 
 def run(landing: Path, warehouse_path: Path, truth: Path, now: datetime, seed: int = 7) -> dict:
