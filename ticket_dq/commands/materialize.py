@@ -47,7 +47,7 @@ def run(args) -> int:
         if demo_now:
             settings.use_now(demo_now)
     print(f"landing   {settings.landing_root()}\nwarehouse {settings.warehouse_path()}\n"
-          f"clock     {settings.now():%Y-%m-%d %H:%M:%S} (Beijing)")
+          f"clock     {settings.now():%Y-%m-%d %H:%M:%S} (Beijing; {settings.clock().describe()})")
 
     defs = build_defs()
     job = defs.resolve_implicit_global_asset_job_def()
@@ -56,7 +56,7 @@ def run(args) -> int:
             defs.resolve_asset_graph()))
     instance = dg.DagsterInstance.get() if settings.dagster_home() else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=settings.clock_tags())
     elapsed = time.monotonic() - started
 
     failed = [e.step_key for e in result.all_events if e.is_step_failure]

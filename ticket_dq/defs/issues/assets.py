@@ -7,9 +7,11 @@ import dagster as dg
 
 from ticket_dq import settings
 from ticket_dq.defs.compare.assets import CAND_KEYS
+from ticket_dq.defs.realtime import conditions as realtime
+from ticket_dq.defs.realtime import settled
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib import issues as lib_issues
-from ticket_dq.lib import lifecycle, matching, warehouse
+from ticket_dq.lib import lifecycle, matching, settle, warehouse
 
 SQL = Path(__file__).parent / "sql" / "issues.sql"
 VALIDATION_KEY = dg.AssetKey(["cand", "validation_failed"])
@@ -85,10 +87,12 @@ def _md(header: tuple[str, ...], rows) -> str:
     key=["dq", "issues"],
     group_name="issues",
     pool=DUCKDB_POOL,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=realtime.eager(),
     deps=[*CAND_KEYS, VALIDATION_KEY, ISSUE_EVENTS_KEY],
+    # Not materialized while a newer delivery of a judged feed waits in the landing area (settled.py).
+    output_required=False,
 )
-def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """One row per data-quality issue (CONTRACT.md section 4): the union of every cand.* candidate table,
     identified by hash(category, source, business_key) so the same fault keeps its issue_id across runs.
     Re-detection updates last_detected_at; an issue no longer detected is RESOLVED ("no longer detected");
@@ -96,9 +100,15 @@ def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     source/date's show-level issues (SUPPRESSED, suppressed_by). Severity from impact, team from the
     default map, and the handlers' statuses (raw.issue_events via lib.lifecycle) merged in."""
     with warehouse.get_connection() as con:
+        waiting = settled.waiting_inputs(con)
+        if settle.should_defer(waiting):
+            # Judging now would compare with inputs already superseded: the batch run that ingests
+            # them judges instead (no half-delivered false alarm).
+            context.log.info(f"dq.issues deferred: {settled.describe(waiting)}")
+            return
         r = build_issues(con, settings.now())
     context.log.info(f"dq.issues: {r['total']} issues, {r['new']} new, {r['resolved_now']} resolved this run")
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(r["total"]),
         "new_this_run": dg.MetadataValue.int(r["new"]),
         "resolved_this_run": dg.MetadataValue.int(r["resolved_now"]),
@@ -137,7 +147,7 @@ def save_rejected_events(con) -> dict:
     key=["dq", "issue_events_rejected"],
     group_name="issues",
     pool=DUCKDB_POOL,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=realtime.eager(),
     deps=[ISSUE_EVENTS_KEY],
 )
 def issue_events_rejected(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -14,6 +14,8 @@ import json
 
 import dagster as dg
 
+from ticket_dq import settings
+
 from ticket_dq.defs.metrics.assets import ISSUES, METRICS_ASSETS, RAW_COMPLAINTS, RAW_ISSUE_EVENTS
 
 WATCHED = {"complaints": RAW_COMPLAINTS, "issue_events": RAW_ISSUE_EVENTS}
@@ -66,6 +68,6 @@ def metrics_on_new_feedback(context: dg.SensorEvaluationContext):
         run_key="metrics-" + "-".join(f"{k}{new_cursor[k]}" for k in sorted(new_cursor)),
         run_config=metrics_run_config(days=sorted(days), ingest_run_ids=ids),
         asset_selection=list(METRICS_ASSETS),
-        tags={"ticket_dq/trigger": "new_feedback" if ids else "issues_changed",
+        tags={**settings.clock_tags(), "ticket_dq/trigger": "new_feedback" if ids else "issues_changed",
               "ticket_dq/ingest_runs": ",".join(ids)[:200], "ticket_dq/days": ",".join(sorted(days))[:200]},
     )
