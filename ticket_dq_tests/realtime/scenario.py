@@ -138,6 +138,7 @@ def outbox_messages(outbox: Path) -> list[Path]:
 def message_for_order(outbox: Path, order_id: str, recipient_part: str = "cs-duty") -> Path | None:
     """The first file-channel message to CS that names ``order_id`` (ORDER_SHOW_CHANGED digests list orders)."""
     for path in outbox_messages(outbox):
-        if recipient_part in path.parent.name and f"order {order_id}" in path.read_text(encoding="utf-8"):
+        text = path.read_text(encoding="utf-8")
+        if recipient_part in path.parent.name and f"order {order_id}" in text and "RESOLVED / WITHDRAWN" not in text:
             return path
     return None
