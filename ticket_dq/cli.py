@@ -9,7 +9,7 @@ import os
 import sys
 
 # name -> module under ticket_dq.commands exposing register(subparsers) and run(args) -> int
-COMMANDS = ("simulate", "materialize", "issues", "report")
+COMMANDS = ("simulate", "materialize", "issues", "report", "dev", "replay")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -121,4 +121,4 @@ def clock_tags() -> dict[str, str]:
 
 def settle_seconds() -> float:
     """Quiet time the landing sensor waits after the newest manifest before launching a batch."""
-    return float(os.environ.get("TICKET_DQ_SETTLE_S") or 2)
+    return float(os.environ.get("TICKET_DQ_SETTLE_S") or 1)

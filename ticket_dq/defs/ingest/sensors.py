@@ -56,7 +56,7 @@ def batch_request(batch: settle.Batch, asset_graph) -> dg.RunRequest:
     default_status=dg.DefaultSensorStatus.RUNNING,
     target=FAST_PATH,
     description="Every 2 s: when manifests (or reference CSVs) are new or changed and the landing area has "
-                "been quiet for TICKET_DQ_SETTLE_S (default 2 s), launches one run for the batch: ingestion "
+                "been quiet for TICKET_DQ_SETTLE_S (default 1 s), launches one run for the batch: ingestion "
                 "of the changed feeds, their checks, the comparisons, dq.issues and dispatch. Reads directory "
                 "listings only, never the warehouse.",
 )
