@@ -39,7 +39,7 @@ def _materialize_quiet() -> tuple[bool, str]:
     from ticket_dq.commands import materialize
 
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):  # the run's log, shown on failure
         rc = materialize.run(argparse.Namespace(demo_clock=False, select=None, quiet=True))
     return rc == 0, out.getvalue()
 

@@ -18,6 +18,7 @@ import dagster as dg
 from ticket_dq import settings
 
 from ticket_dq.defs.metrics.assets import ISSUES, METRICS_ASSETS, RAW_COMPLAINTS, RAW_ISSUE_EVENTS
+from ticket_dq.defs.realtime.assets import LATENCY_ASSETS
 
 WATCHED = {"complaints": RAW_COMPLAINTS, "issue_events": RAW_ISSUE_EVENTS}
 MAX_RECORDS = 500
@@ -41,7 +42,7 @@ def metrics_run_config(*, days: list[str] | None = None, ingest_run_ids: list[st
 
 @dg.sensor(
     name="metrics_on_new_feedback",
-    target=list(METRICS_ASSETS),
+    target=[*METRICS_ASSETS, *LATENCY_ASSETS],
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Recompute complaint links and the metrics of the days touched by newly ingested "
@@ -85,7 +86,7 @@ def metrics_on_new_feedback(context: dg.SensorEvaluationContext):
     return dg.RunRequest(
         run_key="metrics-" + "-".join(f"{k}{new_cursor[k]}" for k in sorted(new_cursor) if k in ("issues", *WATCHED)),
         run_config=metrics_run_config(days=sorted(days), ingest_run_ids=ids),
-        asset_selection=list(METRICS_ASSETS),
+        asset_selection=[*METRICS_ASSETS, *LATENCY_ASSETS],
         tags={**settings.clock_tags(), "ticket_dq/trigger": "new_feedback" if ids else "issues_changed",
               "ticket_dq/ingest_runs": ",".join(ids)[:200], "ticket_dq/days": ",".join(sorted(days))[:200]},
     )
