@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ticket_dq_tests.browser import free_port
+from ticket_dq_tests.browser import free_port, stop_group
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -101,11 +100,4 @@ def dagster_dev(base: Path, clock_spec: str, extra_env: dict[str, str] | None = 
         wait_for(lambda: _up(dev.url), timeout_s, "webserver answer", proc, dev, poll_s=0.5)
         yield dev
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, timeout_s=30)
