@@ -59,6 +59,11 @@ def _snapshot(wh: Path) -> dict:
         }
 
 
+# The replay runs detection after every 4 simulated hours of deliveries: 10 in-process runs, minutes
+# on a loaded 2-core machine, all inside this module's fixture.
+pytestmark = pytest.mark.timeout(1500)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("make_run")
