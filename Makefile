@@ -18,20 +18,23 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
-# The demo, end to end: generate the landing area if it is empty; materialize every asset once
-# (ingest, validate, compare, issues, notifications, metrics, export); let the simulated handlers
-# review the issues (an issue_events feed file, delivered like any other feed); materialize again
-# so their answers reach dq.issues and the metrics; write the HTML report of every metric day.
+# The demo, end to end: generate the simulated landing area if it is empty; replay it into the live
+# landing area delivery by delivery, with detection (every asset, on the clock of the moment) after each
+# 4 hours of deliveries, so faults are caught as they land and complaints can be beaten; let the
+# simulated handlers review the issues (an issue_events feed file, delivered like any other feed);
+# materialize again so their answers reach dq.issues and the metrics; write the HTML report of every day.
+SIMULATED ?= $(CURDIR)/data/simulated
 run: $(STAMP)
-	$(BIN)/ticket-dq simulate demo --out "$(TICKET_DQ_LANDING)" --if-empty
-	$(BIN)/ticket-dq materialize --demo-clock --quiet
+	$(BIN)/ticket-dq simulate demo --out "$(SIMULATED)" --if-empty
+	$(BIN)/ticket-dq replay --from "$(SIMULATED)" --to "$(TICKET_DQ_LANDING)" --detect step --step 4h --quiet
 	$(BIN)/ticket-dq simulate handlers --landing "$(TICKET_DQ_LANDING)"
 	$(BIN)/ticket-dq materialize --demo-clock
 	$(BIN)/ticket-dq report
 
-# The Dagster UI with sensors and schedules, on loopback.
+# The Dagster UI with sensors and schedules, on loopback, on an explicit clock: a simulated landing
+# area (the demo) runs on a replay clock from the demo's time, never on the wall clock.
 dev: $(STAMP)
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	$(BIN)/ticket-dq dev --port 3000
 
 # The triage page for issue handlers, on loopback; accounts from the file named by TICKET_DQ_ACCOUNTS
 # (`ticket-dq accounts add NAME --team CS --file FILE`), with the demo's clock when replaying it.
@@ -57,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf data/warehouse/* data/landing/* storage history schedules logs
+	rm -rf data/warehouse/* data/landing/* data/simulated storage history schedules logs

@@ -12,7 +12,7 @@ import inspect
 import sys
 import traceback
 
-ORDER = ("simulate", "ingest", "validation", "detection", "distribution", "evaluation")
+ORDER = ("simulate", "ingest", "validation", "detection", "distribution", "evaluation", "latency")
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ import os
 import sys
 
 # name -> module under ticket_dq.commands exposing register(subparsers) and run(args) -> int
-COMMANDS = ("simulate", "materialize", "issues", "report", "serve", "accounts")
+COMMANDS = ("simulate", "replay", "materialize", "dev", "issues", "report", "serve", "accounts")
 
 
 def build_parser() -> argparse.ArgumentParser:

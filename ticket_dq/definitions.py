@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ticket_dq import settings
 from ticket_dq.defs.resources import build_resources
 
 
@@ -21,8 +22,11 @@ def defs() -> dg.Definitions:
             # Runs the assets' AutomationCondition.eager(): a landing-sensor ingestion cascades to the
             # comparisons, dq.issues and the export (notifications and metrics follow their own
             # sensors). On by default, or nothing below ingestion happens until someone switches it on.
+            # Every 10 s; its runs carry the clock spec the location loaded with (the now each run
+            # reads follows from it: fixed, or a replay clock that moves).
             sensors=[dg.AutomationConditionSensorDefinition(
                 "default_automation_condition_sensor", target=dg.AssetSelection.all(),
-                default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30)],
+                default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=10,
+                run_tags={"ticket_dq/clock": settings.clock().spec()})],
         ),
     )

@@ -58,13 +58,21 @@ def parse_now(text: str) -> datetime:
     return value
 
 
-def now() -> datetime:
-    """The clock every rule reads: ``TICKET_DQ_NOW`` when set (replay a simulated day), else the wall
-    clock in Beijing time. Naive, like every timestamp in the warehouse."""
+def clock():
+    """The effective clock (``lib.clock.Clock``): ``TICKET_DQ_NOW`` pins it (fixed), else
+    ``TICKET_DQ_CLOCK`` (``fixed:<instant>`` or a moving ``replay:<start>@<epoch>x<speed>``), else the
+    wall clock."""
+    from ticket_dq.lib import clock as clock_lib
+
     fixed = os.environ.get("TICKET_DQ_NOW")
     if fixed:
-        return parse_now(fixed)
-    return datetime.now(BEIJING).replace(tzinfo=None)
+        return clock_lib.fixed(parse_now(fixed))
+    return clock_lib.parse(os.environ.get("TICKET_DQ_CLOCK", ""))
+
+
+def now() -> datetime:
+    """The clock every rule reads (see ``clock()``), naive Beijing time like every warehouse timestamp."""
+    return clock().now()
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -80,3 +88,22 @@ def use_now(value: datetime | str) -> None:
 
 def dagster_home() -> str | None:
     return os.environ.get("DAGSTER_HOME") or None
+
+def use_clock(spec: str) -> None:
+    """Set the moving clock for this process and the runs it starts (``ticket-dq replay``, ``make dev``)."""
+    from ticket_dq.lib import clock as clock_lib
+
+    clock_lib.parse(spec)  # refuse a bad spec here, not in every run
+    os.environ.pop("TICKET_DQ_NOW", None)
+    os.environ["TICKET_DQ_CLOCK"] = spec
+
+
+def clock_tags() -> dict[str, str]:
+    """Run tags naming the effective clock: the now the run starts at and the clock it reads."""
+    c = clock()
+    return {"ticket_dq/now": f"{c.now():%Y-%m-%d %H:%M:%S}", "ticket_dq/clock": c.spec()}
+
+
+def settle_seconds() -> float:
+    """Quiet time the landing sensor waits after the newest manifest before launching a batch."""
+    return float(os.environ.get("TICKET_DQ_SETTLE_S") or 1)

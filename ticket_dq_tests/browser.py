@@ -70,13 +70,19 @@ def http_process(argv: list[str], probe_path: str, port: int, env: dict[str, str
                 time.sleep(0.3)
         yield url
     finally:
+        stop_group(proc)
+
+
+def stop_group(proc: subprocess.Popen, timeout_s: float = 20.0) -> None:
+    """SIGTERM the process group ``proc`` leads, SIGKILL it if it is still there after ``timeout_s``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        proc.wait()
 
 
 @contextlib.contextmanager

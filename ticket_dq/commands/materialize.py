@@ -66,7 +66,7 @@ def run(args) -> int:
         if demo_now:
             settings.use_now(demo_now)
     print(f"landing   {settings.landing_root()}\nwarehouse {settings.warehouse_path()}\n"
-          f"clock     {settings.now():%Y-%m-%d %H:%M:%S} (Beijing)")
+          f"clock     {settings.now():%Y-%m-%d %H:%M:%S} (Beijing; {settings.clock().describe()})")
 
     defs = build_defs()
     job = defs.resolve_implicit_global_asset_job_def()
@@ -76,7 +76,7 @@ def run(args) -> int:
     instance = dg.DagsterInstance.get() if settings.dagster_home() else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     with run_guard.exclusive_run(settings.warehouse_path(), instance) as run_tags:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=run_tags,
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags={**settings.clock_tags(), **run_tags},
                                         run_config=_run_config(getattr(args, "verbose", False)))
     elapsed = time.monotonic() - started
 

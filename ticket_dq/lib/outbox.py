@@ -16,6 +16,11 @@ Guarantees:
   message (and always before dispatch returns or handles a failure); rows already SENT are never
   picked again. The only window for a duplicate is a process crash inside that half second; messages
   carry a deterministic Message-ID (md5 of their notification ids) so receivers can drop it.
+- Holds (a route's ``pending_for``, Alertmanager's ``for:``): a row is written at once but not due
+  before ``hold_until``; if the issue is closed (auto-resolved, false positive, suppressed) before
+  then, the row is WITHDRAWN unsent. A half-delivered batch's passing disagreement reaches nobody.
+- Follow-ups (a route's ``send_resolved``): a notified issue that is withdrawn or resolved sends one
+  short notice to the same recipients (occurrence ``resolved-<ts>``, lib/followup.py).
 - Digests: due rows are grouped by (team, channel, recipient, group_key) and each group is ONE
   message listing its issues (chunked at MAX_ISSUES_PER_MESSAGE). A group is due once its oldest row
   is ``group_wait`` old.
@@ -27,13 +32,13 @@ import hashlib
 import math
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 import duckdb
 import pyarrow as pa
 
-from ticket_dq.lib import lifecycle, messages, routing
+from ticket_dq.lib import followup, lifecycle, messages, routing
 from ticket_dq.lib.channels import ChannelError
 
 MAX_ATTEMPTS = 12
@@ -65,9 +70,11 @@ CREATE TABLE IF NOT EXISTS dq.notifications (
   created_at TIMESTAMP NOT NULL,
   UNIQUE (issue_id, channel, recipient, occurrence)
 )"""
+# Added after the first release (columns are only ever added).
+NOTIFICATIONS_ADDED = ("ALTER TABLE dq.notifications ADD COLUMN IF NOT EXISTS hold_until TIMESTAMP",)
 
 _COLS = ("notification_id", "issue_id", "channel", "recipient", "team", "occurrence", "route", "group_key",
-         "group_wait_s")
+         "group_wait_s", "hold_until")
 
 # Open issues as routing sees them: detection status merged with the handlers' events (so routing is
 # right even if dq.issues was built before the latest events were ingested).
@@ -89,6 +96,8 @@ WHERE i.status IN ('OPEN', 'ACKNOWLEDGED', 'CONFIRMED')
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(NOTIFICATIONS_DDL)
+    for ddl in NOTIFICATIONS_ADDED:
+        con.execute(ddl)
 
 
 def notification_id(issue_id: str, channel: str, recipient: str, occurrence: str) -> str:
@@ -104,7 +113,12 @@ def plan(issues: Iterable[Mapping[str, Any]], cfg: routing.RouteConfig, enabled:
         iid = issue["issue_id"]
         first = issue.get("first_detected_at")
         age_s = (now - first).total_seconds() if first else 0.0
+        changed = issue.get("status_changed_at")
+        reopened = issue.get("status") == "OPEN" and changed and first and changed > first
         for d in cfg.decide(issue):
+            # The hold runs from the moment the issue (re)opened; it must stay open that long.
+            since = changed if reopened else first
+            hold = since + timedelta(seconds=d.pending_for_s) if d.pending_for_s and since else None
             team = cfg.teams.get(d.team)
             if team is None:
                 continue
@@ -113,8 +127,7 @@ def plan(issues: Iterable[Mapping[str, Any]], cfg: routing.RouteConfig, enabled:
             n = math.floor(age_s / d.repeat_interval_s) if d.repeat_interval_s else 0
             if n >= 1:
                 occ.append(f"repeat-{n}")
-            changed = issue.get("status_changed_at")
-            if issue.get("status") == "OPEN" and changed and first and changed > first:
+            if reopened:
                 occ.append(f"reopened-{changed:%Y%m%dT%H%M%S}")  # reopened by detection or a handler
             for ch in team.channels:
                 if ch.type not in enabled:
@@ -122,7 +135,7 @@ def plan(issues: Iterable[Mapping[str, Any]], cfg: routing.RouteConfig, enabled:
                 for rcpt in ch.recipients:
                     for o in occ:
                         rows.append((notification_id(iid, ch.type, rcpt, o), iid, ch.type, rcpt, d.team, o,
-                                     d.route, gk, d.group_wait_s))
+                                     d.route, gk, d.group_wait_s, hold))
             if (issue.get("severity") in ESCALATE_SEVERITIES and not issue.get("acknowledged")
                     and age_s >= team.ack_sla_s and team.escalate_to):
                 for ch in team.channels:
@@ -130,7 +143,7 @@ def plan(issues: Iterable[Mapping[str, Any]], cfg: routing.RouteConfig, enabled:
                         continue
                     for rcpt in team.escalate_to:
                         rows.append((notification_id(iid, ch.type, rcpt, "escalation"), iid, ch.type, rcpt,
-                                     d.team, "escalation", d.route, f"escalation|team={d.team}", 0))
+                                     d.team, "escalation", d.route, f"escalation|team={d.team}", 0, hold))
     return rows
 
 
@@ -156,13 +169,28 @@ def enqueue(con: duckdb.DuckDBPyConnection, cfg: routing.RouteConfig, enabled: I
             con.execute(f"""
                 INSERT OR IGNORE INTO dq.notifications
                   ({', '.join(_COLS)}, status, attempts, next_attempt_at, created_at)
-                SELECT {', '.join(_COLS)}, 'PENDING', 0, $now, $now FROM _outbox_staged""", {"now": now})
+                SELECT {', '.join(_COLS)}, 'PENDING', 0, greatest($now, coalesce(hold_until, $now)), $now
+                FROM _outbox_staged""", {"now": now})
         finally:
             con.unregister("_outbox_staged")
     after = con.execute("SELECT count(*), count(*) FILTER (WHERE occurrence = 'escalation') "
                         "FROM dq.notifications").fetchall()[0]
+    withdrawn = withdraw_held(con, now)
+    resolved = followup.enqueue_resolved(con, cfg, enabled, now)
     return {"issues": len(issues), "planned": len(rows), "inserted": after[0] - before[0],
-            "escalations": after[1] - before[1]}
+            "escalations": after[1] - before[1], "withdrawn": withdrawn, "resolved_notices": resolved}
+
+
+def withdraw_held(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    """Held rows whose issue closed before the hold ended are WITHDRAWN: never sent, kept as the trace."""
+    n = con.execute("""
+        UPDATE dq.notifications AS n SET status = 'WITHDRAWN', next_attempt_at = NULL,
+               error = 'issue ' || lower(i.status) || ' before its pending_for hold ended; not sent'
+        FROM dq.issues i
+        WHERE i.issue_id = n.issue_id AND n.status = 'PENDING' AND n.hold_until IS NOT NULL
+          AND n.hold_until > $now AND i.status NOT IN ('OPEN', 'ACKNOWLEDGED', 'CONFIRMED')
+        RETURNING 1""", {"now": now}).fetchall()
+    return len(n)
 
 
 _DUE_SQL = """
@@ -180,7 +208,8 @@ ORDER BY channel, team, recipient, group_key
 
 _ISSUES_SQL = """
 SELECT issue_id, category, rule, severity, team, status, source, cinema_code, business_date, show_start_time,
-    order_id, pickup_code, affected_orders, reason, CAST(evidence AS VARCHAR) AS evidence, first_detected_at
+    order_id, pickup_code, affected_orders, reason, CAST(evidence AS VARCHAR) AS evidence, first_detected_at,
+    resolved_at, resolution_reason, status_changed_at
 FROM dq.issues WHERE issue_id IN (SELECT unnest($ids))
 ORDER BY severity, show_start_time NULLS LAST, issue_id
 """
@@ -261,8 +290,11 @@ def dispatch(con: duckdb.DuckDBPyConnection, channels: Mapping[str, Any], now: d
             chunk = issues[start:start + MAX_ISSUES_PER_MESSAGE]
             chunk_ids = [nid for i in chunk for nid in by_issue[i["issue_id"]]]
             mid = hashlib.md5("|".join(sorted(chunk_ids)).encode()).hexdigest()
-            msg = messages.render(team, channel, recipient, mid, chunk, orders if team == "CS" else None,
-                                  escalation=bool(escalation), routes=routes or ())
+            if _gkey.startswith(followup.GROUP_PREFIX):
+                msg = followup.render(team, channel, recipient, mid, chunk)
+            else:
+                msg = messages.render(team, channel, recipient, mid, chunk, orders if team == "CS" else None,
+                                      escalation=bool(escalation), routes=routes or ())
             try:
                 chan.send(msg)
             except ChannelError as exc:

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
-from ticket_dq.lib import complaints, messages, metrics  # noqa: E402
+from ticket_dq.lib import complaints, latency, messages, metrics  # noqa: E402
 
 # (column, label, colour, marker, size): distinct markers and sizes so equal values stay visible
 PARTS = (("accuracy", "accuracy", "tab:blue", "s", 9), ("recall", "recall", "tab:orange", "D", 7),
@@ -285,12 +285,13 @@ def render_report(con: duckdb.DuckDBPyConnection, day: date, *, warehouse_label:
         for r in issues:  # dq.issues holds masked text already; this is the last line of defence
             r["reason"] = messages.mask(r.get("reason")) or None
     env = Environment(autoescape=True)
-    return env.from_string(_TEMPLATE).render(
+    page = env.from_string(_TEMPLATE).render(
         day=day, generated=(generated or datetime.now()).strftime("%Y-%m-%d %H:%M:%S"),
         warehouse=warehouse_label, m=m, kpis=KPIS, cols=DAILY_COLS, fmt=_fmt,
         chart_q=data_uri(chart_quality_over_time(rows, until=day)), chart_by=data_uri(chart_issues_by(con, day)),
         breakdown=breakdown, bcols=BREAKDOWN_COLS, links=links, lcols=LINK_COLS, issues=issues, icols=ISSUE_COLS,
         column_classes=column_classes, font_stack=Markup(FONT_STACK), alerts_js=Markup(_ALERTS_JS))
+    return page.replace("</body>", latency.html_section(con, day) + "\n</body>", 1)  # detection delay per category
 
 
 def write_report(con: duckdb.DuckDBPyConnection, day: date, out: Path, **kw) -> Path:

@@ -7,6 +7,8 @@ Config shape (see ``ticket_dq/defs/routing/routes.yaml`` for the documented defa
       group_by: [team, category]
       group_wait: 0s
       repeat_interval: 4h
+      pending_for: 0s           # Alertmanager's `for:`: notify only once the issue held this long
+      send_resolved: true       # a notified issue that is withdrawn / resolved sends a follow-up
       routes:                   # ordered; the first matching child wins ...
         - name: cs-orders-near-show
           match: {category: [ORDER_SHOW_CHANGED], severity: [P0, P1], hours_to_show_lte: 24}
@@ -51,7 +53,8 @@ LIST_MATCHERS = {
 }
 NUM_MATCHERS = ("affected_orders_gte", "hours_to_show_lte", "hours_to_show_gte")
 GROUP_FIELDS = ("team", "category", "severity", "source", "cinema_code", "business_date", "route")
-NODE_KEYS = {"name", "match", "receiver", "continue", "group_by", "group_wait", "repeat_interval", "routes"}
+NODE_KEYS = {"name", "match", "receiver", "continue", "group_by", "group_wait", "repeat_interval", "routes",
+             "pending_for", "send_resolved"}
 TEAM_KEYS = {"ack_sla", "escalate_to", "channels"}
 CHANNEL_KEYS = {"type", "recipients"}
 SELF_TEAM = "$team"
@@ -72,6 +75,8 @@ class Decision:
     group_by: tuple[str, ...]
     group_wait_s: int
     repeat_interval_s: int
+    pending_for_s: int = 0        # hold: notify only once the issue has been open this long
+    send_resolved: bool = False   # tell the same recipients when a notified issue is withdrawn / resolved
 
 
 @dataclass
@@ -87,6 +92,8 @@ class Route:
     group_by: tuple[str, ...] = ("team",)
     group_wait_s: int = 0
     repeat_interval_s: int = 4 * 3600
+    pending_for_s: int = 0
+    send_resolved: bool = False
     routes: list["Route"] = field(default_factory=list)
 
     def matches(self, issue: Mapping[str, Any]) -> bool:
@@ -141,6 +148,16 @@ class RouteConfig:
                 result.append(d)
         return result
 
+    def route_named(self, name: str | None) -> Route | None:
+        """The route node called ``name`` (notification rows remember the route that chose them)."""
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            if node.name == name:
+                return node
+            stack.extend(node.routes)
+        return None
+
 
 def _walk(node: Route, issue: Mapping[str, Any], out: list[Decision]) -> bool:
     if not node.matches(issue):
@@ -154,7 +171,8 @@ def _walk(node: Route, issue: Mapping[str, Any], out: list[Decision]) -> bool:
     if not matched_child:
         team = issue.get("team") if node.receiver == SELF_TEAM else node.receiver
         if team:
-            out.append(Decision(team, node.name, node.group_by, node.group_wait_s, node.repeat_interval_s))
+            out.append(Decision(team, node.name, node.group_by, node.group_wait_s, node.repeat_interval_s,
+                                node.pending_for_s, node.send_resolved))
     return True
 
 
@@ -234,6 +252,7 @@ def _parse_route(ctx: _Ctx, d: Any, parent: Route | None, path_name: str) -> Rou
     if parent is not None:  # inherit
         r.receiver, r.group_by = parent.receiver, parent.group_by
         r.group_wait_s, r.repeat_interval_s = parent.group_wait_s, parent.repeat_interval_s
+        r.pending_for_s, r.send_resolved = parent.pending_for_s, parent.send_resolved
     elif "receiver" not in d:
         ctx.fail(d.line, "the root route needs a receiver (a team code or $team): it is the catch-all")
     if "match" in d:
@@ -273,13 +292,18 @@ def _parse_route(ctx: _Ctx, d: Any, parent: Route | None, path_name: str) -> Rou
         if not isinstance(d["continue"], bool):
             ctx.fail(_line(d, "continue"), "continue must be true or false")
         r.cont = d["continue"]
+    if "send_resolved" in d:
+        if not isinstance(d["send_resolved"], bool):
+            ctx.fail(_line(d, "send_resolved"), "send_resolved must be true or false")
+        r.send_resolved = d["send_resolved"]
     if "group_by" in d:
         gb = _str_list(ctx, d, "group_by")
         bad = [g for g in gb if g not in GROUP_FIELDS]
         if bad:
             ctx.fail(_line(d, "group_by"), f"group_by {bad[0]!r} is not one of {', '.join(GROUP_FIELDS)}")
         r.group_by = tuple(gb)
-    for key, attr in (("group_wait", "group_wait_s"), ("repeat_interval", "repeat_interval_s")):
+    for key, attr in (("group_wait", "group_wait_s"), ("repeat_interval", "repeat_interval_s"),
+                      ("pending_for", "pending_for_s")):
         if key in d:
             secs = parse_duration(d[key])
             if secs is None:

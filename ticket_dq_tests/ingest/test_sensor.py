@@ -1,23 +1,34 @@
-"""The landing sensor requests runs for feeds with new manifests, never opens the warehouse, and skips
-with a reason when nothing is new."""
+"""The landing sensor launches one batch run for the feeds with new manifests once the landing area has
+been quiet for the settle window, never opens the warehouse, and skips with a reason when nothing is new
+or the batch is still landing."""
 
 from __future__ import annotations
 
 import json
 
 import dagster as dg
+import pytest
 
 from ticket_dq.defs.ingest.sensors import landing_sensor
-from ticket_dq_tests.ingest.landing_helpers import csv_bytes, deliver, sample_row
+from ticket_dq_tests.ingest.landing_helpers import csv_bytes, deliver, jsonl_bytes, sample_row
 
 
-def _tick(cursor=None, instance=None):
-    ctx = dg.build_sensor_context(cursor=cursor, instance=instance)
+def _tick(cursor=None, instance=None, definitions=None):
+    ctx = dg.build_sensor_context(cursor=cursor, instance=instance, definitions=definitions)
     result = landing_sensor(ctx)
     return result
 
 
-def test_sensor_requests_the_raw_asset_of_each_feed_with_new_manifests(landing, isolated_env):
+@pytest.fixture(autouse=True)
+def no_settle_window(monkeypatch):
+    monkeypatch.setenv("TICKET_DQ_SETTLE_S", "0")
+
+
+def _roots(request) -> set[str]:
+    return {k.to_user_string() for k in request.asset_selection if k.path[0] in ("raw", "ref")}
+
+
+def test_sensor_launches_one_batch_for_every_feed_with_new_manifests(landing, isolated_env):
     deliver(landing, "orders", "FH", "2026-03-08", "o1", csv_bytes([sample_row("orders")]), 1)
     deliver(landing, "complaints", "internal", "2026-03-08", "c1", csv_bytes([sample_row("complaints")]), 1)
     deliver(landing, "partner_schedule", "FH", "2026-03-08", "p_no_manifest",
@@ -25,17 +36,34 @@ def test_sensor_requests_the_raw_asset_of_each_feed_with_new_manifests(landing, 
 
     result = _tick()
 
-    selected = sorted((r.asset_selection[0].to_user_string(), r.run_key.split(":")[0]) for r in result.run_requests)
-    assert selected == [("raw/complaints", "complaints"), ("raw/orders", "orders")]
+    assert len(result.run_requests) == 1
+    request = result.run_requests[0]
+    assert _roots(request) == {"raw/complaints", "raw/orders"} and request.run_key.startswith("batch:")
+    assert request.tags["ticket_dq/feeds"] == "orders,complaints" and "ticket_dq/now" in request.tags
     assert not isolated_env["warehouse"].exists()  # the sensor never opened DuckDB
 
     again = _tick(cursor=result.cursor)
     assert again.run_requests == [] or again.run_requests is None
     assert "no new or changed manifests" in again.skip_reason.skip_message
-    assert "orders=1" in again.skip_reason.skip_message
+    assert "orders" in again.skip_reason.skip_message
 
 
-def test_sensor_requests_again_only_for_the_feed_that_got_a_new_manifest(landing):
+def test_sensor_waits_until_the_landing_area_is_quiet_then_launches_the_whole_batch(landing, monkeypatch):
+    deliver(landing, "partner_schedule", "FH", "2026-03-08", "p1", csv_bytes([sample_row("partner_schedule")]), 1)
+    monkeypatch.setenv("TICKET_DQ_SETTLE_S", "3600")
+    waiting = _tick()
+    assert not waiting.run_requests and "still landing" in waiting.skip_reason.skip_message
+    assert waiting.cursor is None  # nothing launched: the next tick sees the same batch, and more
+    deliver(landing, "competitor_schedule", "MAOYAN", "2026-03-08", "m1",
+            jsonl_bytes([sample_row("competitor_schedule")]), 1)
+    monkeypatch.setenv("TICKET_DQ_SETTLE_S", "0")
+
+    settled = _tick(cursor=waiting.cursor)
+
+    assert [_roots(r) for r in settled.run_requests] == [{"raw/partner_schedule", "raw/competitor_schedule"}]
+
+
+def test_sensor_launches_again_only_for_the_feed_that_got_a_new_manifest(landing):
     deliver(landing, "orders", "FH", "2026-03-08", "o1", csv_bytes([sample_row("orders")]), 1)
     deliver(landing, "complaints", "internal", "2026-03-08", "c1", csv_bytes([sample_row("complaints")]), 1)
     first = _tick()
@@ -48,6 +76,17 @@ def test_sensor_requests_again_only_for_the_feed_that_got_a_new_manifest(landing
     assert second.run_requests[0].run_key not in first_keys  # a new fingerprint, a new run key
 
 
+def test_the_batch_run_reaches_dispatch_but_leaves_metrics_and_export_to_their_own_triggers(landing):
+    from ticket_dq.definitions import defs as build_defs
+
+    deliver(landing, "orders", "FH", "2026-03-08", "o1", csv_bytes([sample_row("orders")]), 1)
+    request = _tick(definitions=build_defs()).run_requests[0]
+    keys = {k.to_user_string() for k in request.asset_selection}
+    assert {"raw/orders", "cur/order_state", "cand/order_show", "dq/issues", "dq/notifications"} <= keys
+    assert not keys & {"dq/metrics_daily", "dq/complaint_links", "export/parquet", "raw/partner_schedule"}
+    assert request.tags["ticket_dq/dispatch"] == "inline"
+
+
 def test_sensor_requests_reference_assets_when_reference_files_change(landing):
     (landing / "reference").mkdir()
     (landing / "reference" / "cinemas.csv").write_text("cinema_code,cinema_name,city,district,brand,status\n")
@@ -57,13 +96,13 @@ def test_sensor_requests_reference_assets_when_reference_files_change(landing):
     assert len(result.run_requests) == 1
     assert {k.to_user_string() for k in result.run_requests[0].asset_selection} == {
         "ref/cinemas", "ref/cinema_aliases", "ref/films"}
-    assert result.run_requests[0].run_key.startswith("reference:")
+    assert result.run_requests[0].tags["ticket_dq/feeds"] == "reference"
 
 
 def test_sensor_skips_with_what_it_saw_on_an_empty_landing_area(landing):
     result = _tick()
     assert not result.run_requests
-    assert "partner_schedule=0" in result.skip_reason.skip_message
+    assert "feeds seen: none" in result.skip_reason.skip_message
 
 
 def test_sensor_run_request_executed_against_the_real_assets_lands_the_file(landing, isolated_env):

@@ -12,6 +12,7 @@ import dagster as dg
 
 from ticket_dq import settings
 from ticket_dq.defs import keys
+from ticket_dq.defs.realtime import conditions as realtime
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib import markdown
 from ticket_dq.lib.detection import candidates, scripts
@@ -20,7 +21,7 @@ GROUP = "compare"
 # Eager, except while a parent's blocking check (a *_KEYS_VALID failure) says its keys are bad: inside
 # one run blocking=True stops downstream, but the automation sensor starts its own runs, so the same
 # rule is stated here (bad keys would raise false alerts in every comparison).
-EAGER = dg.AutomationCondition.eager() & ~dg.AutomationCondition.any_deps_match(
+EAGER = realtime.eager() & ~dg.AutomationCondition.any_deps_match(
     dg.AutomationCondition.any_checks_match(dg.AutomationCondition.check_failed(), blocking_only=True))
 CAND_KEYS = [keys.cand(name) for name in candidates.COMPARISONS]
 

@@ -5,8 +5,10 @@ import dagster as dg
 from ticket_dq import settings
 from ticket_dq.defs import keys
 from ticket_dq.defs.compare.assets import CAND_KEYS
+from ticket_dq.defs.realtime import conditions as realtime
+from ticket_dq.defs.realtime import settled
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
-from ticket_dq.lib import lifecycle
+from ticket_dq.lib import lifecycle, settle
 from ticket_dq.lib.detection.issue_table import build_issues
 from ticket_dq.lib.markdown import table as md_table
 
@@ -15,10 +17,12 @@ from ticket_dq.lib.markdown import table as md_table
     key=keys.ISSUES,
     group_name="issues",
     pool=DUCKDB_POOL,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=realtime.eager(),
     deps=[*CAND_KEYS, keys.VALIDATION_FAILED, keys.raw("issue_events")],
+    # Not materialized while a newer delivery of a judged feed waits in the landing area (settled.py).
+    output_required=False,
 )
-def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """One row per data-quality issue (CONTRACT.md section 4): the union of every cand.* candidate table,
     identified by hash(category, source, business_key) so the same fault keeps its issue_id across runs.
     Re-detection updates last_detected_at; an issue no longer detected is RESOLVED ("no longer detected");
@@ -26,9 +30,15 @@ def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     source/date's show-level issues (SUPPRESSED, suppressed_by). Severity from impact, team from the
     default map, and the handlers' statuses (raw.issue_events via lib.lifecycle) merged in."""
     with warehouse.get_connection() as con:
+        waiting = settled.waiting_inputs(con)
+        if settle.should_defer(waiting):
+            # Judging now would compare with inputs already superseded: the batch run that ingests
+            # them judges instead (no half-delivered false alarm).
+            context.log.info(f"dq.issues deferred: {settled.describe(waiting)}")
+            return
         r = build_issues(con, settings.now())
     context.log.info(f"dq.issues: {r['total']} issues, {r['new']} new, {r['resolved_now']} resolved this run")
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(r["total"]),
         "new_this_run": dg.MetadataValue.int(r["new"]),
         "resolved_this_run": dg.MetadataValue.int(r["resolved_now"]),
@@ -46,7 +56,7 @@ def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     key=keys.ISSUE_EVENTS_REJECTED,
     group_name="issues",
     pool=DUCKDB_POOL,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=realtime.eager(),
     deps=[keys.raw("issue_events")],
 )
 def issue_events_rejected(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

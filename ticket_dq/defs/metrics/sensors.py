@@ -11,14 +11,28 @@ new alerts show up in the metrics without waiting for feedback or the daily sche
 """
 
 import json
+import time
 
 import dagster as dg
 
+from ticket_dq import settings
 from ticket_dq.defs import keys
 from ticket_dq.defs.metrics.assets import ISSUES, METRICS_ASSETS, RAW_COMPLAINTS, RAW_ISSUE_EVENTS
+from ticket_dq.defs.realtime.assets import LATENCY_ASSETS
 
 WATCHED = {"complaints": RAW_COMPLAINTS, "issue_events": RAW_ISSUE_EVENTS}
 MAX_RECORDS = 500
+# Metrics are never urgent: while a landing batch run (a delivery on its way to the people who act on
+# it) is queued or running, the metrics run waits, at most this long, so the two do not fight over
+# the DuckDB pool and the run workers' start-up on a small machine.
+YIELD_TO_BATCH_MAX_S = 300
+_ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+           dg.DagsterRunStatus.STARTED]
+
+
+def _batch_in_flight(instance: dg.DagsterInstance) -> bool:
+    return bool(instance.get_run_records(
+        dg.RunsFilter(tags={"ticket_dq/trigger": "landing_sensor"}, statuses=_ACTIVE), limit=1))
 
 
 def metrics_run_config(*, days: list[str] | None = None, ingest_run_ids: list[str] | None = None) -> dict:
@@ -28,7 +42,7 @@ def metrics_run_config(*, days: list[str] | None = None, ingest_run_ids: list[st
 
 @dg.sensor(
     name="metrics_on_new_feedback",
-    target=list(METRICS_ASSETS),
+    target=[*METRICS_ASSETS, *LATENCY_ASSETS],
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Recompute complaint links and the metrics of the days touched by newly ingested "
@@ -61,12 +75,18 @@ def metrics_on_new_feedback(context: dg.SensorEvaluationContext):
     if not run_ids and not days:
         return dg.SkipReason("no new materialization of raw/complaints, raw/issue_events or dq/issues "
                              "since the last tick")
+    waited = time.time() - float(cursor.get("yielding_since") or time.time())
+    if _batch_in_flight(context.instance) and waited < YIELD_TO_BATCH_MAX_S:
+        cursor["yielding_since"] = cursor.get("yielding_since") or time.time()
+        context.update_cursor(json.dumps(cursor, sort_keys=True))  # same feedback, seen again next tick
+        return dg.SkipReason(f"a landing batch run is in flight; metrics wait for it ({waited:.0f}s so far)")
+    new_cursor.pop("yielding_since", None)
     context.update_cursor(json.dumps(new_cursor, sort_keys=True))
     ids = sorted(run_ids)
     return dg.RunRequest(
-        run_key="metrics-" + "-".join(f"{k}{new_cursor[k]}" for k in sorted(new_cursor)),
+        run_key="metrics-" + "-".join(f"{k}{new_cursor[k]}" for k in sorted(new_cursor) if k in ("issues", *WATCHED)),
         run_config=metrics_run_config(days=sorted(days), ingest_run_ids=ids),
-        asset_selection=list(METRICS_ASSETS),
-        tags={"ticket_dq/trigger": "new_feedback" if ids else "issues_changed",
+        asset_selection=[*METRICS_ASSETS, *LATENCY_ASSETS],
+        tags={**settings.clock_tags(), "ticket_dq/trigger": "new_feedback" if ids else "issues_changed",
               "ticket_dq/ingest_runs": ",".join(ids)[:200], "ticket_dq/days": ",".join(sorted(days))[:200]},
     )

@@ -13,6 +13,18 @@ from ticket_dq.defs import keys
 from ticket_dq.defs.routing.assets import ISSUES_KEY, NOTIFICATIONS_KEY, notifications_job
 
 ESCALATION_INTERVAL_S = 300
+ROUTING_INTERVAL_S = 5
+INLINE_TAG = "ticket_dq/dispatch"
+
+
+def _dispatched_inline(instance: dg.DagsterInstance, run_ids: set[str]) -> set[str]:
+    """Runs that carried dq/notifications themselves (landing batch runs) and did not fail: their issues
+    are already routed and sent, so another dispatch run would only queue behind the next batch."""
+    if not run_ids:
+        return set()
+    records = instance.get_run_records(dg.RunsFilter(run_ids=sorted(run_ids)))
+    return {r.dagster_run.run_id for r in records
+            if r.dagster_run.tags.get(INLINE_TAG) == "inline" and r.dagster_run.status != dg.DagsterRunStatus.FAILURE}
 
 
 def _run_config(trigger: str) -> dict:
@@ -22,10 +34,11 @@ def _run_config(trigger: str) -> dict:
 @dg.sensor(
     name="routing_sensor",
     job=notifications_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=ROUTING_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Launches notifications_dispatch for new materializations of dq/issues, read from the "
-                "event log after the storage id in the cursor. One run covers every new materialization.",
+    description="Every 5 s: launches notifications_dispatch for new materializations of dq/issues, read from "
+                "the event log after the storage id in the cursor (one run covers every new materialization), "
+                "except those of landing batch runs, which dispatch in the same run.",
 )
 def routing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     after = int(context.cursor) if context.cursor and context.cursor.isdigit() else 0
@@ -36,6 +49,11 @@ def routing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         return dg.SensorResult(skip_reason=dg.SkipReason(
             f"no new materialization of dq/issues after storage id {after}"), cursor=str(after))
     latest = max(r.storage_id for r in records)
+    records = [r for r in records if r.run_id not in _dispatched_inline(context.instance, {r.run_id for r in records})]
+    if not records:
+        return dg.SensorResult(skip_reason=dg.SkipReason(
+            f"dq/issues materializations up to storage id {latest} came from batch runs that dispatch "
+            f"themselves"), cursor=str(latest))
     runs = sorted({r.run_id for r in records})
     context.log.info(f"{len(records)} new dq/issues materialization(s) (storage ids {records[0].storage_id}..{latest},"
                      f" runs {', '.join(runs[:5])}); requesting dispatch")
@@ -43,7 +61,8 @@ def routing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         run_requests=[dg.RunRequest(
             run_key=f"dispatch:issues@{latest}",
             run_config=_run_config(f"routing_sensor: dq/issues storage id {latest}"),
-            tags={"ticket_dq/trigger": "routing_sensor", "ticket_dq/issues_storage_id": str(latest)},
+            tags={"ticket_dq/trigger": "routing_sensor", "ticket_dq/issues_storage_id": str(latest),
+                  **settings.clock_tags()},
         )],
         cursor=str(latest),
     )
@@ -75,7 +94,7 @@ def escalation_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | 
         run_requests=[dg.RunRequest(
             run_key=f"escalation:{slot}",
             run_config=_run_config(f"escalation_sensor: slot {slot}"),
-            tags={"ticket_dq/trigger": "escalation_sensor", "ticket_dq/slot": slot},
+            tags={"ticket_dq/trigger": "escalation_sensor", "ticket_dq/slot": slot, **settings.clock_tags()},
         )],
         cursor=slot,
     )

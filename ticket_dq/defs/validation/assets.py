@@ -4,6 +4,7 @@
 import dagster as dg
 
 from ticket_dq.defs import keys
+from ticket_dq.defs.realtime import conditions as realtime
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.defs.validation.checks import asset_key
 from ticket_dq.lib.validation.suites import SUITES
@@ -20,7 +21,7 @@ CANDIDATE_RULES = sorted({r.name for s in SUITES.values() for r in s.rules if r.
     # Downstream of every validated table: it runs after their checks (one op writes both the
     # blocking and the WARN results), and is skipped when a blocking key check failed.
     deps=[asset_key(t) for t in SUITES],
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=realtime.eager(),
 )
 def validation_failed(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Failed expectations as VALIDATION_FAILED issue candidates: one row per source x rule x
