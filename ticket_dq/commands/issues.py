@@ -76,15 +76,6 @@ def _when(ts: datetime | None) -> str:
     return ts.strftime("%m-%d %H:%M") if ts else "-"
 
 
-def _to_show(ts: datetime | None, now: datetime) -> str:
-    """'in 2h05' / 'started 1h10 ago' / '-': how long until the show starts."""
-    if ts is None:
-        return "-"
-    minutes = int((ts - now).total_seconds() // 60)
-    h, m = divmod(abs(minutes), 60)
-    return f"in {h}h{m:02d}" if minutes >= 0 else f"{h}h{m:02d} ago"
-
-
 def run_list(args) -> int:
     from ticket_dq import settings
 
@@ -105,7 +96,7 @@ def run_list(args) -> int:
         status = r["status"] + ("*" if r["pending"] else "")
         print(f"{r['issue_id']:<28} {r['severity']:<3} {status:<16} {r['team']:<5} {r['category']:<22} "
               f"{r['source'] or '-':<11} {_when(r['show_start_time']):<11} "
-              f"{_to_show(r['show_start_time'], now):<11} {r['reason'] or ''}")
+              f"{triage.time_to_show(r['show_start_time'], now):<11} {r['reason'] or ''}")
     print(f"-- {len(rows)} shown of {matching} matching ({total} issues in all); most urgent first "
           f"(severity, then the nearest show to come); clock {now:%Y-%m-%d %H:%M}")
     if any(r["pending"] for r in rows):

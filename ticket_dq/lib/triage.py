@@ -191,6 +191,16 @@ def facets(con, team: str | None = None) -> dict[str, list[str]]:
     return out
 
 
+def time_to_show(ts: datetime | None, now: datetime) -> str:
+    """'in 1h30', '2h05 ago', 'in 3d 4h' (past two days), or '-' when the issue has no show time."""
+    if ts is None:
+        return "-"
+    minutes = int((ts - now).total_seconds() // 60)
+    h, m = divmod(abs(minutes), 60)
+    text = f"{h // 24}d {h % 24}h" if h >= 48 else f"{h}h{m:02d}"
+    return f"in {text}" if minutes >= 0 else f"{text} ago"
+
+
 def _dicts(cur) -> list[dict]:
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]

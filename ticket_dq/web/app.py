@@ -125,15 +125,6 @@ def _csrf_ok(request: Request, form: dict[str, str] | None) -> bool:
     return bool(want) and hmac.compare_digest(want.encode(), got.encode())
 
 
-def _to_show(ts: datetime | None, now: datetime) -> str:
-    if ts is None:
-        return "–"
-    minutes = int((ts - now).total_seconds() // 60)
-    h, m = divmod(abs(minutes), 60)
-    text = f"{h // 24}d {h % 24}h" if h >= 48 else f"{h}h {m:02d}m"
-    return f"in {text}" if minutes >= 0 else f"started {text} ago"
-
-
 def create_app(config: Config) -> Starlette:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     cache = SnapshotCache(config.warehouse)
@@ -149,7 +140,7 @@ def create_app(config: Config) -> Starlette:
         return templates.TemplateResponse(request, name, {
             "user": user(request), "csrf": _csrf(request), "flash": flash, "busy": cache.busy,
             "read_at": cache.snapshot.read_at if cache.snapshot else None, "now": config.clock(),
-            "to_show": _to_show, **ctx}, status_code=status_code)
+            "to_show": triage.time_to_show, **ctx}, status_code=status_code)
 
     def refused(request: Request, message: str, status_code: int = 403) -> Response:
         return page(request, "error.html", status_code=status_code, message=message)
