@@ -52,7 +52,7 @@ def generate_snapshot(path: Path, rows: int, encoding: str = "utf-8", seed: int 
                              (pl.col("start_min") // 60 % 24).cast(pl.String).str.zfill(2),
                              (pl.col("start_min") % 60).cast(pl.String).str.zfill(2)),
         end_time=pl.format("2026-03-{} 23:59:00", (pl.col("day") + 8).cast(pl.String).str.zfill(2)),
-        film_code=(pl.col("i") % 40 + 1000000000001).cast(pl.String).str.zfill(12),
+        film_code=(pl.col("i") % 40 + 100000000001).cast(pl.String).str.zfill(12),  # 12 digits (contract)
         film_name=pl.when(pl.col("i") % 2 == 0).then(pl.lit("龙猫（数字）")).otherwise(pl.lit("哪吒之魔童闹海 3D")),
         language=pl.lit("国语"),
         version=pl.when(pl.col("i") % 2 == 0).then(pl.lit("2D")).otherwise(pl.lit("3D")),

@@ -37,9 +37,12 @@ def materialize(env: dict, *extra: str, timeout: float = 300) -> subprocess.Comp
                           capture_output=True, text=True, timeout=timeout)
 
 
-def popen_materialize(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([TICKET_DQ, "materialize", "--demo-clock", "--quiet"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def popen_materialize(env: dict, log: Path) -> subprocess.Popen:
+    """A materialize in the background, its output in ``log`` (a file: a pipe nobody reads would
+    stall the child once full)."""
+    with open(log, "w") as fh:
+        return subprocess.Popen([TICKET_DQ, "materialize", "--demo-clock", "--quiet"], env=env,
+                                stdout=fh, stderr=subprocess.STDOUT)
 
 
 # What a run leaves behind, without run ids and wall-clock stamps.

@@ -23,21 +23,19 @@ def landing(tmp_path_factory) -> Path:
     return root
 
 
-def _wait_for(proc, needle: str, deadline_s: float = 240) -> list[str]:
-    seen = []
+def _until(what: str, proc, check, deadline_s: float = 240):
     end = time.monotonic() + deadline_s
-    for line in proc.stderr:
-        seen.append(line)
-        if needle in line:
-            return seen
-        assert time.monotonic() < end, f"{needle!r} never appeared:\n{''.join(seen[-20:])}"
-    raise AssertionError(f"process ended before {needle!r}:\n{''.join(seen[-20:])}")
+    while not check():
+        assert proc.poll() is None, f"process ended before {what}"
+        assert time.monotonic() < end, f"no {what} within {deadline_s}s"
+        time.sleep(0.2)
 
 
-def _claimed_slots(env: dict, monkeypatch) -> set[str]:
+def _claimed_slots(env: dict, monkeypatch) -> list:
+    """(run_id, step_key) of the duckdb pool's claimed slots, read from the instance on disk."""
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     with dg.DagsterInstance.get() as instance:
-        return {s.run_id for s in instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots}
+        return [(s.run_id, s.step_key) for s in instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -51,9 +49,10 @@ def test_a_run_killed_with_sigkill_mid_run_does_not_make_the_next_run_hang(landi
     assert done.returncode == 0, done.stderr[-3000:]
 
     crashed = instance_env(tmp_path, landing, "crashed")
-    proc = popen_materialize(crashed)
-    # A comparison step has started: the run holds the pool's only slot when it dies.
-    _wait_for(proc, "cand__schedule_integrity - STEP_START")
+    proc = popen_materialize(crashed, tmp_path / "crashed.log")
+    # A comparison step holds the pool's only slot when the run dies.
+    _until("comparison step holding the slot", proc,
+           lambda: any(step.startswith("cand__") for _, step in _claimed_slots(crashed, monkeypatch)))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _claimed_slots(crashed, monkeypatch), "the dead run should still hold the duckdb slot"
@@ -65,16 +64,15 @@ def test_a_run_killed_with_sigkill_mid_run_does_not_make_the_next_run_hang(landi
     assert warehouse_tables(crashed) == warehouse_tables(reference)
 
 
-def test_a_run_waiting_for_another_sleeps_and_ends_on_sigterm(landing, tmp_path):
+def test_a_run_waiting_for_another_sleeps_and_ends_on_sigterm(landing, tmp_path, monkeypatch):
     env = instance_env(tmp_path, landing, "busy")
-    first = popen_materialize(env)
-    _wait_for(first, "STEP_START")
-    second = popen_materialize(env)
-    _wait_for(second, "waiting for the run of")
+    first = popen_materialize(env, tmp_path / "first.log")
+    _until("step of the first run", first, lambda: bool(_claimed_slots(env, monkeypatch)))
+    second = popen_materialize(env, tmp_path / "second.log")
+    _until("wait message", second, lambda: "waiting for the run of" in (tmp_path / "second.log").read_text())
     cpu_before = _cpu_seconds(second.pid)
     time.sleep(2.0)
     assert _cpu_seconds(second.pid) - cpu_before < 0.2  # asleep, not polling at 100 % CPU
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=20) != 0
-    first.stderr.read()
-    assert first.wait(timeout=240) == 0
+    assert first.wait(timeout=240) == 0, (tmp_path / "first.log").read_text()[-3000:]
