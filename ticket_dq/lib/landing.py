@@ -282,6 +282,15 @@ def reference_files(root: Path) -> dict[str, Path]:
     return {name: base / f"{name}.csv" for name in contract.REFERENCE if (base / f"{name}.csv").is_file()}
 
 
+def sha256_file(path: Path, chunk: int = 8 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (a national crawl is half a gigabyte)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _fingerprint(entries: list[tuple[str, int, int]]) -> str:
     return hashlib.sha256(json.dumps(sorted(entries)).encode()).hexdigest()[:16]
 
