@@ -5,8 +5,8 @@
 -- real: the partner cancelled explicitly, or the platforms list the show as the partner now has it
 -- (time / hall / film) at least as often as the way the customer bought it. A partner-only change is a
 -- partner-data fault (surfaced as SHOW_* for BD/RD), never a customer call.
--- Incremental (lib/detection/incremental.py decides): an order is judged from its own partner's schedule and the platforms' crawls only, so when
--- nothing but partner snapshots changed (same crawls, same order states - a fingerprint - and films, same
+-- Incremental (lib/detection/incremental.py decides): an order is judged from its own partner's schedule
+-- and the platforms' crawls only, so when nothing but partner snapshots changed (same crawls, same order states - a fingerprint - and films, same
 -- tolerance, clock not gone back) only the orders of those partners are re-evaluated. Kept rows of other
 -- partners only age: an order whose show has started leaves the comparison, so its row is deleted.
 CREATE OR REPLACE TEMP TABLE o AS

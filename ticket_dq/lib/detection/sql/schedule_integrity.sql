@@ -2,8 +2,8 @@
 -- hall, film, start - under two or more show codes) and HALL_OVERLAP (a show starting before the previous
 -- show in the same hall has ended plus $cleaning_gap_min).
 -- Shows that started more than $integrity_lookback_h hours ago are history: not worth an alert.
--- Incremental (lib/detection/incremental.py decides): every finding lies within one partner's schedule, so when the knobs are unchanged and the
--- clock has not gone back, only partners whose current snapshot changed are re-evaluated. The other
+-- Incremental (lib/detection/incremental.py decides): every finding lies within one partner's schedule,
+-- so when the knobs are unchanged and the clock has not gone back, only partners whose current snapshot changed are re-evaluated. The other
 -- partners' rows only age: moving the clock forward drops the shows that fell behind the lookback, i.e. a
 -- prefix of each hall's sequence, so a kept row stays exactly as a full evaluation would give it unless its
 -- show, or for HALL_OVERLAP the previous show it overlaps, is now behind the lookback; those are deleted.
