@@ -20,6 +20,7 @@ from ticket_dq.lib import contract
 from ticket_dq_tests.browser import chromium, dagster_webserver
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+MD5_ID = re.compile(r"[0-9a-f]{32}")
 OUTPUT_COLUMNS = {
     "dq.issues": ["issue_id", "category", "rule", "severity", "team", "status", "source", "cinema_code",
                   "business_date", "show_start_time", "order_id", "pickup_code", "affected_orders", "reason",
@@ -135,6 +136,8 @@ def test_no_unmasked_mobile_number_in_issues_notifications_exports_or_messages(d
     for table in ("dq.issues", "dq.notifications"):
         for col in _columns(con, table):
             for (v,) in con.execute(f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM {table}").fetchall():
+                if v and MD5_ID.fullmatch(v):
+                    continue  # an md5 id (notification_id, message_id) may start with 11 decimal digits
                 assert not (v and MOBILE.search(v)), f"{table}.{col} holds an unmasked mobile number"
     # The raw orders do carry full numbers, so the check above can fail: prove it would.
     assert con.execute("SELECT count(*) FROM raw.orders WHERE regexp_matches(mobile, '^1[3-9][0-9]{9}$')").fetchone()[0] > 0
