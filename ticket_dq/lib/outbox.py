@@ -190,7 +190,7 @@ def withdraw_held(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         FROM dq.issues i
         WHERE i.issue_id = n.issue_id AND n.status = 'PENDING' AND n.hold_until IS NOT NULL
           AND i.status NOT IN ('OPEN', 'ACKNOWLEDGED', 'CONFIRMED')
-        RETURNING 1""", {"now": now}).fetchall()
+        RETURNING 1""").fetchall()
     return len(n)
 
 
