@@ -17,7 +17,6 @@ import pytest
 
 from ticket_dq import cli
 from ticket_dq.lib import contract
-from ticket_dq.lib.validation import store
 from ticket_dq_tests.browser import chromium, dagster_webserver
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -272,8 +271,11 @@ def test_the_dagster_ui_shows_every_raw_assets_checks_with_their_latest_result(d
             assert page.locator(f'[title="{rules}"]').count() >= 1, feed
         # The last run (no new rows) restates the latest validation of partner_schedule. The demo is
         # replayed delivery by delivery, so that is the last window's batch: failed or passed as stored.
-        latest = store.latest_results(con, "raw.partner_schedule", "WARN")
-        latest_failed = any(not row[1] for row in latest["rows"])
+        latest_failed = con.execute("""
+            SELECT bool_or(NOT success) FROM dq.validation_results
+            WHERE asset = 'raw.partner_schedule' AND severity = 'WARN' AND run_id = (
+              SELECT arg_max(run_id, validated_at) FROM dq.validation_results
+              WHERE asset = 'raw.partner_schedule' AND severity = 'WARN')""").fetchone()[0]
         page.goto(f"{url}/assets/raw/partner_schedule?view=checks&checkDetail=PARTNER_SCHEDULE_RULES_VALID")
         page.get_by_text("no new rows; latest validation", exact=False).first.wait_for(timeout=30_000)
         body = page.inner_text("body")
