@@ -10,6 +10,7 @@ from ticket_dq.lib import contract
 EXPECTED_ASSETS = {
     *(f"raw/{feed}" for feed in contract.FEEDS), *(f"ref/{name}" for name in contract.REFERENCE),
     "map/cinema", "map/film", "cur/partner_schedule", "cur/competitor_schedule", "cur/change_log",
+    "dq/issue_latency", "dq/detection_delay",
     "cur/order_state", "cand/feed_health", "cand/unmapped_entity", "cand/schedule_discrepancy",
     "cand/schedule_integrity", "cand/order_show", "cand/seat_double_sold", "cand/pickup_code",
     "cand/validation_failed", "dq/issues", "dq/issue_events_rejected", "dq/notifications", "dq/complaint_links",

@@ -20,6 +20,7 @@ from ticket_dq.lib import contract
 from ticket_dq_tests.browser import chromium, dagster_webserver
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+MD5_ID = re.compile(r"[0-9a-f]{32}")
 OUTPUT_COLUMNS = {
     "dq.issues": ["issue_id", "category", "rule", "severity", "team", "status", "source", "cinema_code",
                   "business_date", "show_start_time", "order_id", "pickup_code", "affected_orders", "reason",
@@ -135,6 +136,8 @@ def test_no_unmasked_mobile_number_in_issues_notifications_exports_or_messages(d
     for table in ("dq.issues", "dq.notifications"):
         for col in _columns(con, table):
             for (v,) in con.execute(f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM {table}").fetchall():
+                if v and MD5_ID.fullmatch(v):
+                    continue  # an md5 id (notification_id, message_id) may start with 11 decimal digits
                 assert not (v and MOBILE.search(v)), f"{table}.{col} holds an unmasked mobile number"
     # The raw orders do carry full numbers, so the check above can fail: prove it would.
     assert con.execute("SELECT count(*) FROM raw.orders WHERE regexp_matches(mobile, '^1[3-9][0-9]{9}$')").fetchone()[0] > 0
@@ -146,7 +149,8 @@ def test_no_unmasked_mobile_number_in_issues_notifications_exports_or_messages(d
     with duckdb.connect() as reader:
         for name in ("issues", "notifications"):
             rows = reader.execute(f"SELECT * FROM read_parquet('{export / name}.parquet')").fetchall()
-            assert not any(MOBILE.search(str(v)) for r in rows for v in r if v is not None)
+            assert not any(MOBILE.search(str(v)) for r in rows for v in r
+                           if v is not None and not MD5_ID.fullmatch(str(v)))
 
 
 def test_every_delivered_file_is_conserved_and_recorded_once(con):
@@ -265,15 +269,23 @@ def test_the_dagster_ui_shows_every_raw_assets_checks_with_their_latest_result(d
             # The list middle-truncates long names; the full name is in the row's title.
             page.locator(f'[title="{keys}"]').first.wait_for(timeout=60_000)
             assert page.locator(f'[title="{rules}"]').count() >= 1, feed
-        # partner_schedule's rules failed on the demo's data; the last run (no new rows) restates that.
+        # The last run (no new rows) restates the latest validation of partner_schedule. The demo is
+        # replayed delivery by delivery, so that is the last window's batch: failed or passed as stored.
+        latest_failed = con.execute("""
+            SELECT bool_or(NOT success) FROM dq.validation_results
+            WHERE asset = 'raw.partner_schedule' AND severity = 'WARN' AND run_id = (
+              SELECT arg_max(run_id, validated_at) FROM dq.validation_results
+              WHERE asset = 'raw.partner_schedule' AND severity = 'WARN')""").fetchone()[0]
         page.goto(f"{url}/assets/raw/partner_schedule?view=checks&checkDetail=PARTNER_SCHEDULE_RULES_VALID")
         page.get_by_text("no new rows; latest validation", exact=False).first.wait_for(timeout=30_000)
         body = page.inner_text("body")
         page.screenshot(path=str(tmp_path / "partner_schedule_checks.png"))
         assert "This is a non-blocking asset check." in body
-        assert re.search(r"Evaluation result\s+Failed", body), body[:2000]
+        shown_result = "Failed" if latest_failed else "Passed"
+        assert re.search(rf"Evaluation result\s+{shown_result}", body), body[:2000]
         assert "expectations passed" in body and "failing_expectations" in body
-        page.get_by_text("[Show Markdown]").first.click()  # the failing-expectations table, with sample keys
-        page.get_by_text("sample keys", exact=False).first.wait_for(timeout=10_000)
-        shown = page.inner_text("body")
-        assert any(name in shown for name in failing), failing
+        if latest_failed:
+            page.get_by_text("[Show Markdown]").first.click()  # the failing-expectations table, with sample keys
+            page.get_by_text("sample keys", exact=False).first.wait_for(timeout=10_000)
+            shown = page.inner_text("body")
+            assert any(name in shown for name in failing), failing

@@ -18,7 +18,7 @@ Guarantees:
   carry a deterministic Message-ID (md5 of their notification ids) so receivers can drop it.
 - Holds (a route's ``pending_for``, Alertmanager's ``for:``): a row is written at once but not due
   before ``hold_until``; if the issue is closed (auto-resolved, false positive, suppressed) before
-  then, the row is WITHDRAWN unsent. A half-delivered batch's passing disagreement reaches nobody.
+  it is sent, the row is WITHDRAWN unsent. A half-delivered batch's passing disagreement reaches nobody.
 - Follow-ups (a route's ``send_resolved``): a notified issue that is withdrawn or resolved sends one
   short notice to the same recipients (occurrence ``resolved-<ts>``, lib/followup.py).
 - Digests: due rows are grouped by (team, channel, recipient, group_key) and each group is ONE
@@ -182,14 +182,15 @@ def enqueue(con: duckdb.DuckDBPyConnection, cfg: routing.RouteConfig, enabled: I
 
 
 def withdraw_held(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
-    """Held rows whose issue closed before the hold ended are WITHDRAWN: never sent, kept as the trace."""
+    """Held rows never sent whose issue has closed are WITHDRAWN (kept as the trace): closed during its
+    hold, or after it but before any dispatch ran — either way nobody was told, and nobody needs to be."""
     n = con.execute("""
         UPDATE dq.notifications AS n SET status = 'WITHDRAWN', next_attempt_at = NULL,
-               error = 'issue ' || lower(i.status) || ' before its pending_for hold ended; not sent'
+               error = 'issue ' || lower(i.status) || ' before it was sent (pending_for hold); not sent'
         FROM dq.issues i
         WHERE i.issue_id = n.issue_id AND n.status = 'PENDING' AND n.hold_until IS NOT NULL
-          AND n.hold_until > $now AND i.status NOT IN ('OPEN', 'ACKNOWLEDGED', 'CONFIRMED')
-        RETURNING 1""", {"now": now}).fetchall()
+          AND i.status NOT IN ('OPEN', 'ACKNOWLEDGED', 'CONFIRMED')
+        RETURNING 1""").fetchall()
     return len(n)
 
 

@@ -13,6 +13,7 @@ from ticket_dq.defs.export.assets import parquet
 from ticket_dq.defs.metrics.assets import complaint_links, metrics_breakdown, metrics_daily
 from ticket_dq.defs.metrics.schedules import metrics_daily_recompute
 from ticket_dq.defs.metrics.sensors import metrics_on_new_feedback
+from ticket_dq.defs.realtime.assets import LATENCY_ASSETS
 from ticket_dq.defs.resources import WarehouseResource
 from ticket_dq.lib import warehouse
 from ticket_dq_tests.metrics.scenario import add_event
@@ -70,7 +71,8 @@ def test_feedback_sensor_recomputes_only_the_day_of_the_late_event(isolated_env,
         assert isinstance(request, dg.RunRequest)
         config = request.run_config["ops"]["dq__metrics_daily"]["config"]
         assert config["ingest_run_ids"] == [ingest.run_id]
-        assert set(request.asset_selection) == {a.key for a in MINE}
+        # the metrics and the detection-delay tables (defs/realtime/assets.py) of the same feedback
+        assert set(request.asset_selection) == {a.key for a in MINE} | set(LATENCY_ASSETS)
 
         rerun = dg.materialize(MINE, resources=resources(), instance=instance, run_config=request.run_config)
         assert rerun.success

@@ -23,7 +23,7 @@ def issues_stand_in() -> None:
 def test_notifications_asset_routes_and_writes_file_messages(isolated_env, monkeypatch):
     monkeypatch.setenv("TICKET_DQ_NOW", "2026-03-08 10:05:00")
     with warehouse.connect(isolated_env["warehouse"]) as con:
-        add_issue(con, "S1")
+        add_issue(con, "S1", first_detected_at=datetime(2026, 3, 8, 9, 50))  # past the 10m hold
         add_issue(con, "F1", category="FEED_LATE", severity="P1", team="RD", source="DX")
     result = dg.materialize([notifications], resources={
         "warehouse": WarehouseResource(database=str(isolated_env["warehouse"])), "notifier": NotifierResource()},
@@ -117,7 +117,7 @@ def test_routing_sensor_request_runs_the_dispatch_job_end_to_end(isolated_env, m
     from ticket_dq.defs.routing.assets import notifications_job
     monkeypatch.setenv("TICKET_DQ_NOW", "2026-03-08 10:05:00")
     with warehouse.connect(isolated_env["warehouse"]) as con:
-        add_issue(con, "S1")
+        add_issue(con, "S1", first_detected_at=datetime(2026, 3, 8, 9, 50))  # past the 10m hold
     defs = dg.Definitions(assets=[notifications], jobs=[notifications_job], sensors=[routing_sensor],
                           resources={"warehouse": WarehouseResource(database=str(isolated_env["warehouse"])),
                                      "notifier": NotifierResource()})

@@ -13,6 +13,8 @@ from ticket_dq_tests.routing.conftest import add_events, add_issue, add_order
 from ticket_dq_tests.routing.servers import SmtpServer, WebhookServer, free_port, self_signed_cert
 
 NOW = datetime(2026, 3, 8, 10, 5)
+# A show-level issue first seen this long before NOW has outlived the shipped routes' pending_for (10m).
+HELD_SINCE = NOW - timedelta(minutes=15)
 UNMASKED = re.compile(r"(?<!\d)1\d{10}(?!\d)")
 
 CFG = """
@@ -215,7 +217,7 @@ def test_masking_covers_any_eleven_digit_mobile_but_not_longer_numbers():
 
 
 def test_default_local_channel_is_file_under_outbox(con, isolated_env):
-    add_issue(con, "S1")
+    add_issue(con, "S1", first_detected_at=HELD_SINCE)
     cfg = routing.load(settings.routes_path())
     res = outbox.run_cycle(con, cfg, channels.channels_from_env(lambda _: None), NOW)
     assert res["dispatch"]["messages_sent"] == 1
@@ -279,7 +281,7 @@ def test_plain_smtp_is_refused_by_a_server_that_requires_starttls(con, cfg, tmp_
 
 
 def test_summary_lists_notifications_by_team_channel_and_status(con, tmp_path):
-    add_issue(con, "S1")
+    add_issue(con, "S1", first_detected_at=HELD_SINCE)
     assert "none yet" in outbox.summary_text(con)
     cfg = routing.load(settings.routes_path())
     outbox.run_cycle(con, cfg, {"file": channels.FileChannel(tmp_path / "o")}, NOW)

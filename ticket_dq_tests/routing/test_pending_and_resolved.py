@@ -61,7 +61,7 @@ def test_a_disagreement_withdrawn_during_its_hold_reaches_nobody(con, cfg, tmp_p
     assert r["routed"]["withdrawn"] == 1 and _status(con, "i-flap") == ["WITHDRAWN"]
     assert list(out.rglob("*.txt")) == []  # neither the alert nor a "resolved" notice about it
     error = con.execute("SELECT error FROM dq.notifications WHERE issue_id = 'i-flap'").fetchone()[0]
-    assert "resolved before its pending_for hold ended" in error
+    assert "resolved before it was sent (pending_for hold)" in error
 
 
 def test_a_verified_order_issue_goes_to_cs_at_once_and_its_withdrawal_follows_to_the_same_recipients(con, cfg, tmp_path):
