@@ -4,10 +4,13 @@
   the same id on every run, whatever else about it changes;
 - severity P0-P3 from impact: live orders affected, hours until the show, money at stake;
 - team: a default category -> team map (configurable routing lives in lib/routing.py);
-- inhibition: a feed-level fault that makes a source's data for a date untrustworthy (FEED_PARTIAL,
-  FEED_VOLUME_DROP) suppresses that source/date's show-level issues (status SUPPRESSED, suppressed_by).
-  FEED_LATE does not: a silent partner's latest snapshot is still its word on the schedule, and its
-  schedule faults stay real alerts (the simulator's truth scores them as faults);
+- inhibition by cause (the table in docs/detection.md): an issue is SUPPRESSED only when the data it
+  was derived from is the data a feed fault made untrustworthy, and ``suppressed_by`` names that fault.
+  A rejected or much smaller schedule snapshot / crawl is never current (the previous complete one
+  is), so nothing is derived from it: the issues of that source stand, and while the faulty delivery is
+  the source's latest (or the source is late) their evidence carries ``feed_fault`` with the age of the
+  data they rest on (``FEED_NOTE_SQL``). A pickup code whose order is unknown while the orders feed has
+  a FEED_PARTIAL / FEED_LATE is not an invalid code: SUPPRESSED (``SUPPRESSION_RULES``);
 - lifecycle: detection status (OPEN / RESOLVED "no longer detected" / SUPPRESSED / reopened) merged with
   the handlers' status from ``lib.lifecycle.handler_states``.
 The SQL twins live in ``ticket_dq/lib/detection/sql/issues.sql``; the Python functions here are the
@@ -30,7 +33,6 @@ DEFAULT_TEAMS: dict[str, str] = {
 # A show-level fault whose source is a platform is a crawler / platform-data matter.
 PLATFORM_SHOW_TEAM = "OPS"
 SHOW_LEVEL = tuple(c for c in contract.ISSUE_CATEGORIES if c.startswith("SHOW_")) + ("HALL_OVERLAP",)
-INHIBITING = ("FEED_PARTIAL", "FEED_VOLUME_DROP")
 CUSTOMER_FACING = ("ORDER_SHOW_CHANGED", "ORDER_SHOW_CANCELLED", "SEAT_DOUBLE_SOLD")
 BIG_MONEY_FEN = 100_000  # 1000 yuan at stake lifts severity one level
 RESOLVED_REASON = "no longer detected"
@@ -90,6 +92,48 @@ def team_sql(platforms_sql: str) -> str:
     whens = " ".join(f"WHEN '{c}' THEN '{t}'" for c, t in DEFAULT_TEAMS.items())
     return (f"CASE WHEN category IN {sql_list(SHOW_LEVEL)} AND source IN ({platforms_sql}) THEN '{PLATFORM_SHOW_TEAM}' "
             f"ELSE CASE category {whens} ELSE 'OPS' END END")
+
+
+# Inhibition by cause (docs/detection.md, "Inhibition by cause"). Each rule: the categories it may
+# suppress and a SQL expression over candidate ``d`` of TEMP det (issues.sql) giving the issue_id of the
+# feed fault ``f`` that made d's data untrustworthy, or NULL. A new rule (the order-outcome one:
+# ORDER_NOT_ISSUED / ORDER_OUTCOME_SPIKE by an orders-feed FEED_LATE / FEED_PARTIAL) is one more entry.
+ORDERS_FEED_FAULTS = ("FEED_PARTIAL", "FEED_LATE")
+_ORDERS_FAULT = (f"f.category IN {sql_list(ORDERS_FEED_FAULTS)} AND json_extract_string(f.evidence, '$.feed') = 'orders'")
+UNKNOWN_ORDER_CODE_SQL = f"""(SELECT min(f.issue_id) FROM det f
+    WHERE d.rule = 'unknown_order' AND {_ORDERS_FAULT}
+      AND (f.category = 'FEED_LATE'
+           -- an orders file of the days the order can have been filed in: from the day before the code
+           -- was handed out to the business date of the show
+           OR f.business_date BETWEEN coalesce(CAST(TRY_CAST(json_extract_string(d.evidence, '$.allocated_at')
+                                                    AS TIMESTAMP) AS DATE), d.business_date) - 1
+                                  AND d.business_date))"""
+SUPPRESSION_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("PICKUP_CODE_INVALID",), UNKNOWN_ORDER_CODE_SQL),
+)
+
+
+def suppressed_by_sql() -> str:
+    """The cause that suppresses candidate ``d`` (first rule that names one), or NULL."""
+    cases = [f"CASE WHEN d.category IN {sql_list(categories)} THEN {sql} END" for categories, sql in SUPPRESSION_RULES]
+    return "coalesce(" + ", ".join(cases) + ", NULL::VARCHAR)"
+
+
+# Schedule feed faults that leave their source's older complete data current: the issues of that
+# source keep standing, with the fault and the age of the data in evidence. A FEED_PARTIAL /
+# FEED_VOLUME_DROP counts while no later complete file of the source superseded it (feed_health.sql:
+# evidence.superseded); FEED_LATE always. The current data is per source, not per date.
+SCHEDULE_FEEDS = ("partner_schedule", "competitor_schedule")
+SCHEDULE_BASED = SHOW_LEVEL + ("ORDER_SHOW_CHANGED", "ORDER_SHOW_CANCELLED", "UNMAPPED_ENTITY")
+FEED_NOTE_SQL = f"""(SELECT arg_min(json_object('issue_id', f.issue_id, 'category', f.category,
+        'data_as_of', json_extract_string(f.evidence, '$.current_data_as_of'),
+        'data_age_min', date_diff('minute', TRY_CAST(json_extract_string(f.evidence, '$.current_data_as_of') AS TIMESTAMP),
+                                  CAST($now AS TIMESTAMP))), f.issue_id)
+    FROM det f
+    WHERE f.category IN ('FEED_PARTIAL', 'FEED_VOLUME_DROP', 'FEED_LATE')
+      AND d.category IN {sql_list(SCHEDULE_BASED)}
+      AND f.source = d.source AND json_extract_string(f.evidence, '$.feed') IN {sql_list(SCHEDULE_FEEDS)}
+      AND NOT coalesce(TRY_CAST(json_extract_string(f.evidence, '$.superseded') AS BOOLEAN), false))"""
 
 
 def merge_status(detection: str, handler: str | None, handler_at=None, reopened_at=None) -> str:

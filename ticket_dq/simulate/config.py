@@ -29,6 +29,7 @@ class Partner:
     promo_hall_names: bool  # hall_name carries promotions: 7号激光厅(卖品套餐9.9元)
     fee_fen: int
     id_prefix: str
+    jsonl_yuan: bool = False  # JSON Lines, money as *_yuan decimal strings (CONTRACT.md section 1)
 
 
 PARTNERS = (
@@ -36,7 +37,7 @@ PARTNERS = (
     Partner("MTX", 0.25, "utf-8-sig", False, False, False, 5, False, False, 250, ""),
     Partner("DX", 0.20, "utf-8", True, False, False, 12, False, False, 200, "dx"),
     Partner("JY", 0.15, "utf-8", False, True, False, 20, False, False, 300, "JY-"),
-    Partner("HX", 0.10, "utf-8", False, False, False, 30, True, True, 350, "hx"),
+    Partner("HX", 0.10, "utf-8", False, False, False, 30, True, True, 350, "hx", jsonl_yuan=True),
 )
 PLATFORMS = ("MAOYAN", "TAOPIAOPIAO")
 PLATFORM_COVERAGE = (0.93, 0.88)
@@ -92,4 +93,8 @@ def mix64(x: np.ndarray) -> np.ndarray:
 
 # extra earlier partner deliveries carrying file faults when no earlier snapshot exists (national mode):
 # (partner, seconds before its last snapshot, purpose)
+# The partner whose latest delivery is a corrupt file (FEED_PARTIAL), 30 min after its last regular
+# snapshot, which stays current: its show-level faults stand (docs/detection.md, inhibition by cause).
+LATEST_FAULT_PARTNER = "MTX"
+LATEST_FAULT_AFTER_S = 30 * MIN
 NATIONAL_FILE_FAULTS = (("FH", 3 * HOUR, "partial"), ("DX", 4 * HOUR, "row_parse"), ("DX", 3 * HOUR, "volume_drop"))

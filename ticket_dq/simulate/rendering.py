@@ -11,7 +11,7 @@ import polars as pl
 from ticket_dq.lib.contract import FEEDS
 from ticket_dq.simulate.config import (
     DAY, HOUR, MIN, FMT, ISO, Partner, PARTNERS, PLATFORMS, PLATFORM_OFFSET_MIN, LATE_PARTNER,
-    CHUNK_CINEMAS, affine, NATIONAL_FILE_FAULTS,
+    CHUNK_CINEMAS, affine, NATIONAL_FILE_FAULTS, LATEST_FAULT_PARTNER, LATEST_FAULT_AFTER_S,
 )
 from ticket_dq.simulate.landing import Delivery
 from ticket_dq.simulate.world import HALL_KINDS
@@ -96,6 +96,14 @@ class Rendering:
                            detail={"snapshot_ts": self.ts(t), "shown_start": self.ts(c["sp_start"][i])})
         self.shows = self.shows.with_columns(pl.Series("start_s", self.start),
                                              *[pl.Series(k, v) for k, v in self.col.items()])
+        # One partner's latest delivery is a corrupt file, after its last regular snapshot (which stays
+        # current, so its show-level faults stand). Placed after the spurious changes: those stay one
+        # regular snapshot long.
+        times = self.snap_times[LATEST_FAULT_PARTNER]
+        t = times[-1] + LATEST_FAULT_AFTER_S
+        if t < self.now:
+            self.snap_times[LATEST_FAULT_PARTNER] = times + [t]
+            self.file_faults[(LATEST_FAULT_PARTNER, t)] = "partial"
 
     def _lookup_tables(self) -> None:
         if getattr(self, "_hall_tab", None) is not None:
@@ -173,10 +181,24 @@ class Rendering:
         """The snapshot as encoded byte chunks (cinema ranges): national files never sit in memory whole."""
         for k, rng_ in enumerate(self._cin_chunks()):
             df = self._render_partner(p, p_idx, ts, rng_)
-            text = df.write_csv(include_header=k == 0, quote_style="always" if p.quote_all else "necessary",
-                                line_terminator="\r\n" if p.crlf else "\n")
             enc = p.encoding if k == 0 or p.encoding != "utf-8-sig" else "utf-8"
-            yield text.encode(enc), df.height
+            yield self._partner_text(p, df, header=k == 0).encode(enc), df.height
+
+    @staticmethod
+    def _partner_ext(p: Partner) -> str:
+        return "jsonl" if p.jsonl_yuan else "csv"
+
+    @staticmethod
+    def _partner_text(p: Partner, df: pl.DataFrame, header: bool = True) -> str:
+        """The partner's encoding of rows: CSV in its quoting / line ends, or JSON Lines with yuan money."""
+        if p.jsonl_yuan:
+            fen = [c for c in df.columns if c.endswith("_fen")]
+            v = {c: pl.col(c).cast(pl.Int64) for c in fen}
+            df = df.with_columns(*[((v[c] // 100).cast(pl.String) + "." + (v[c] % 100).cast(pl.String).str.zfill(2))
+                                   .alias(c) for c in fen]).rename({c: c[:-4] + "_yuan" for c in fen})
+            return df.write_ndjson()
+        return df.write_csv(include_header=header, quote_style="always" if p.quote_all else "necessary",
+                            line_terminator="\r\n" if p.crlf else "\n")
 
     def _render_partner(self, p: Partner, p_idx: int, ts: int, cins: tuple[int, int] | None = None) -> pl.DataFrame:
         s = self._partner_state(p_idx, ts, cins)
@@ -222,7 +244,7 @@ class Rendering:
                 purpose = self.file_faults.get((p.code, ts))
                 if purpose is None:
                     d = self.landing.deliver_chunks("partner_schedule", p.code, self.ts(ts, "%Y-%m-%d"),
-                                                    self._partner_stem(p, ts), "csv",
+                                                    self._partner_stem(p, ts), self._partner_ext(p),
                                                     self._partner_chunks(p, p_idx, ts), self.ts(ts))
                     usual[p.code] = d.rows
                 else:
@@ -230,7 +252,7 @@ class Rendering:
             if p.code in ("MTX", "HX") and len(times) >= 3:  # next snapshot being written: no manifest yet
                 ts = self.now - 3 * MIN
                 d = self.landing.deliver_chunks("partner_schedule", p.code, self.ts(ts, "%Y-%m-%d"),
-                                                self._partner_stem(p, ts), "csv",
+                                                self._partner_stem(p, ts), self._partner_ext(p),
                                                 self._partner_chunks(p, p_idx, ts), self.ts(ts), manifest=False)
                 self.truth.add("benign", "FILE_WITHOUT_MANIFEST", "in_progress", p.code, business_date=d.day,
                                detail={"file": d.rel})
@@ -269,10 +291,9 @@ class Rendering:
                 df = df.with_columns(
                     pl.when(ri == rows[0]).then(pl.lit("2026-02-30 25:70:00")).otherwise("start_time").alias("start_time"),
                     pl.when(ri == rows[1]).then(pl.lit("39.9元")).otherwise("sale_price_fen").alias("sale_price_fen"))
-            bad_lines = [{"line": r + 2, "cinema_code": df["cinema_code"][r], "show_code": df["show_code"][r]}
+            bad_lines = [{"line": r + (1 if p.jsonl_yuan else 2), "cinema_code": df["cinema_code"][r], "show_code": df["show_code"][r]}
                          for r in rows]
-        text = df.write_csv(quote_style="always" if p.quote_all else "necessary",
-                            line_terminator="\r\n" if p.crlf else "\n")
+        text = self._partner_text(p, df)
         if purpose == "row_parse" and bad_lines:
             nl = "\r\n" if p.crlf else "\n"
             lines = text.split(nl)
@@ -286,12 +307,12 @@ class Rendering:
         if purpose == "partial":
             cutpos = int(len(data) * 0.6)
             truncate = cutpos
-        d = self.landing.deliver("partner_schedule", p.code, day, stem, "csv", data, df.height, self.ts(ts),
+        d = self.landing.deliver("partner_schedule", p.code, day, stem, self._partner_ext(p), data, df.height, self.ts(ts),
                                  manifest=purpose != "no_manifest", truncate_to=truncate)
         if purpose == "partial":
             self.truth.add("fault", "FEED_PARTIAL", "manifest_mismatch", p.code, business_date=day,
                            detail={"file": d.rel, "rows_manifest": df.height, "bytes_manifest": len(data),
-                                   "bytes_in_file": truncate})
+                                   "bytes_in_file": truncate, "latest_delivery": ts == self.snap_times[p.code][-1]})
         elif purpose == "bump_all":
             self.truth.add("benign", "BUMPED_UPDATE_TIME", "bump_all_rows", p.code, business_date=day,
                            detail={"file": d.rel, "rows": df.height})

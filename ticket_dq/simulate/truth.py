@@ -88,7 +88,7 @@ class TruthRecords:
             "now": self.ts(self.now), "config": asdict(self.cfg),
             "partners": {p.code: {"encoding": p.encoding, "iso_times": p.iso_times, "quote_all": p.quote_all,
                                   "crlf": p.crlf, "raw_film_names": p.raw_film_names,
-                                  "promo_hall_names": p.promo_hall_names,
+                                  "promo_hall_names": p.promo_hall_names, "jsonl_yuan": p.jsonl_yuan,
                                   "cinemas": int((self.world.cinemas["partner"] == k).sum()),
                                   "snapshots": len(self.snap_times[p.code])}
                          for k, p in enumerate(PARTNERS)},

@@ -86,10 +86,10 @@ def test_feed_health_flags_late_partner_and_volume_drop(monkeypatch):
     assert rows == [("FEED_LATE", "JY", DAY), ("FEED_VOLUME_DROP", "DX", DAY)]  # DX at 09:00 is within its SLA
 
 
-def test_feed_faults_superseded_by_a_later_complete_snapshot_do_not_inhibit(monkeypatch):
-    # DX: a volume drop at 08:00 then a complete snapshot at 09:00 (the current view is that one, so its
-    # show-level issues are real); MTX: the drop is its latest delivery (current view stale: inhibit);
-    # FH: a partial file at 08:30 followed by a complete 09:30 snapshot; HX: a partial file as its latest.
+def test_feed_faults_say_whether_a_later_complete_snapshot_superseded_them_and_how_old_the_current_data_is(monkeypatch):
+    # DX: a volume drop at 08:00 then a complete snapshot at 09:00 (superseded); MTX: the drop is its latest
+    # delivery (not superseded: the current data is its 08:45 snapshot); FH: a partial file at 08:30
+    # followed by a complete 09:30 snapshot; HX: a partial file as its latest (current data 09:00).
     monkeypatch.setenv("TICKET_DQ_NOW", f"{DAY} 10:00:00")
     with warehouse.connect(settings.warehouse_path()) as con:
         _snapshot(con, "DX", f"{DAY} 07:00:00", FULL)
@@ -106,7 +106,9 @@ def test_feed_faults_superseded_by_a_later_complete_snapshot_do_not_inhibit(monk
                         [f"partner_schedule/{src}/{DAY}/{src}_p.csv", src, DAY, f"{src}_p", f"{DAY} {ts}", f"{DAY} {ts}"])
     _materialize(compare.feed_health)
     with warehouse.connect(settings.warehouse_path(), read_only=True) as con:
-        rows = con.execute("""SELECT category, source, json_extract(evidence, '$.inhibits')::BOOLEAN FROM cand.feed_health
-                              WHERE category <> 'FEED_LATE' ORDER BY 1, 2""").fetchall()
-    assert rows == [("FEED_PARTIAL", "FH", False), ("FEED_PARTIAL", "HX", True),
-                    ("FEED_VOLUME_DROP", "DX", False), ("FEED_VOLUME_DROP", "MTX", True)]
+        rows = con.execute("""SELECT category, source, json_extract(evidence, '$.superseded')::BOOLEAN,
+                                     json_extract_string(evidence, '$.current_data_as_of')::TIMESTAMP::VARCHAR
+                              FROM cand.feed_health WHERE category <> 'FEED_LATE' ORDER BY 1, 2""").fetchall()
+    assert rows == [("FEED_PARTIAL", "FH", True, f"{DAY} 09:30:00"), ("FEED_PARTIAL", "HX", False, f"{DAY} 09:00:00"),
+                    ("FEED_VOLUME_DROP", "DX", True, f"{DAY} 09:00:00"),
+                    ("FEED_VOLUME_DROP", "MTX", False, f"{DAY} 08:45:00")]

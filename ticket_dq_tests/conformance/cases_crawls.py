@@ -71,9 +71,7 @@ def rejected_latest_crawl() -> Case:
                 [Expect("FEED_PARTIAL", platform), Expect("SHOW_MISSING", PARTNER, c.code, f"{DAY} 17:00"),
                  Expect("SHOW_TIME_MISMATCH", platform, c.code, f"{DAY} 16:00")],
                 listings={(MAOYAN, CRAWL_TS): truth, (platform, early): theirs, (platform, late): theirs},
-                crawl_faults={(platform, late): BAD_SHA256},
-                xfail="a rejected latest crawl SUPPRESSES the platform's show-level faults found in its previous, "
-                      "current crawl")
+                crawl_faults={(platform, late): BAD_SHA256})
 
 
 CASES.append(rejected_latest_crawl())

@@ -64,8 +64,6 @@ def case(n: int, partner: str, what: str, faults: dict[int, str], feed_issue: st
                 listings={(MAOYAN, CRAWL_TS): truth, (TAOPIAOPIAO, CRAWL_TS): truth})
 
 
-LATEST_SUPPRESSES = ("a feed fault on the partner's latest delivery SUPPRESSES the show-level faults found in "
-                     "the previous complete snapshot, which is current")
 CASES = [
     case(101, "PF0", "three complete snapshots: the five faults, OPEN", {}, None),
     case(103, "PSHA1", "first delivery's sha256 does not match: FEED_PARTIAL; the faults stand",
@@ -73,19 +71,19 @@ CASES = [
     case(105, "PROWS2", "middle delivery's row count does not match: FEED_PARTIAL; the faults stand",
          {1: BAD_ROWS}, "FEED_PARTIAL"),
     case(107, "PSHA3", "latest delivery's sha256 does not match: FEED_PARTIAL; the previous snapshot is current "
-         "and its faults stand", {2: BAD_SHA256}, "FEED_PARTIAL", xfail=LATEST_SUPPRESSES),
+         "and its faults stand", {2: BAD_SHA256}, "FEED_PARTIAL"),
     case(109, "PROWS3", "latest delivery's row count does not match: FEED_PARTIAL; the previous snapshot is current "
-         "and its faults stand", {2: BAD_ROWS}, "FEED_PARTIAL", xfail=LATEST_SUPPRESSES),
+         "and its faults stand", {2: BAD_ROWS}, "FEED_PARTIAL"),
     case(111, "PCUT3", "latest delivery cut short (manifest describes the whole file): FEED_PARTIAL; the previous "
-         "snapshot is current and its faults stand", {2: CUT_SHORT}, "FEED_PARTIAL", xfail=LATEST_SUPPRESSES),
+         "snapshot is current and its faults stand", {2: CUT_SHORT}, "FEED_PARTIAL"),
     case(113, "PVOL2", "a middle snapshot with 3 of 19 shows: FEED_VOLUME_DROP; the faults stand",
          {1: SMALL}, "FEED_VOLUME_DROP"),
     case(115, "PVOL3", "the latest snapshot with 3 of 19 shows: FEED_VOLUME_DROP; the previous snapshot stays "
-         "current and its faults stand", {2: SMALL}, "FEED_VOLUME_DROP", xfail=LATEST_SUPPRESSES),
+         "current and its faults stand", {2: SMALL}, "FEED_VOLUME_DROP"),
     case(117, "PLATE", "silent for 120 minutes: FEED_LATE; its last snapshot is still its word, the faults stand",
          {}, "FEED_LATE", times=SILENT),
     case(119, "PLATE3", "silent for 120 minutes and its latest delivery's sha256 does not match: FEED_LATE and "
          "FEED_PARTIAL; the faults of the complete snapshot before stand", {2: BAD_SHA256}, "FEED_PARTIAL",
-         times=SILENT, xfail=LATEST_SUPPRESSES),
+         times=SILENT),
 ]
 CASES[-1].expected.append(Expect("FEED_LATE", "PLATE3"))

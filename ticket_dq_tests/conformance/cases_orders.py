@@ -111,9 +111,7 @@ def rejected_orders() -> Case:
                  for i in (3, 4, 5)]
     return Case("REJECTED_ORDERS", "an orders file rejected (bad sha256) while codes for its orders are present: those "
                 "codes SUPPRESSED by the orders FEED_PARTIAL; a duplicate code and a seat mismatch on a known order stand",
-                {ch}, {c.code}, expected, write=write, listings=_both(truth),
-                xfail="codes whose order is in the rejected orders file are OPEN PICKUP_CODE_INVALID (unknown_order), "
-                      "not SUPPRESSED by the orders FEED_PARTIAL")
+                {ch}, {c.code}, expected, write=write, listings=_both(truth))
 
 
 def complaints_case(name: str, style: Style, xfail: str | None = None) -> Case:

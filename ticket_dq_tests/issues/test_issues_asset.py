@@ -1,5 +1,5 @@
 """dq.issues materialized for real on a temp warehouse from hand-made candidate tables: identity,
-re-detection, auto-resolve, reopen, inhibition and handler feedback."""
+re-detection, auto-resolve, reopen, handler feedback (inhibition: test_inhibition_by_cause.py)."""
 
 import json
 
@@ -21,10 +21,11 @@ EXTRA_FH = ("SHOW_EXTRA", "ghost", "FH", "11011004", "2026-03-10", "2026-03-10 1
             "11011004|2026-03-10 18:30", "FH lists a show no platform lists.", json.dumps({"partner": {"hall": "3号厅"}}))
 ORDER_MTX = ("ORDER_SHOW_CHANGED", "time_shift", "MTX", "32011004", "2026-03-09", "2026-03-09 23:30:00", "TK1", None, 1,
              4590, "TK1", "The show of order TK1 moved.", json.dumps({"order": {"order_id": "TK1"}}))
-DROP_DX = ("FEED_VOLUME_DROP", "volume_drop", "DX", None, "2026-03-10", None, None, None, None, None, "2026-03-10",
-           "DX sent a small snapshot.", "{}")
-EXTRA_DX = ("SHOW_EXTRA", "ghost", "DX", "11011009", "2026-03-10", "2026-03-10 19:00:00", None, None, 0, 0,
-            "11011009|2026-03-10 19:00", "DX lists a show no platform lists.", "{}")
+ORDERS_REJECTED = ("FEED_PARTIAL", "manifest_mismatch", "internal", None, "2026-03-09", None, None, None, None, None,
+                   "2026-03-09", "internal delivered 1 orders file(s) that could not be loaded.", json.dumps({"feed": "orders"}))
+CODE_UNKNOWN = ("PICKUP_CODE_INVALID", "unknown_order", "TAOBAO", "11011009", "2026-03-09", "2026-03-09 23:00:00", "O9",
+                "K9", 1, None, "K9", "Pickup code K9 belongs to order O9, which we have no record of.",
+                json.dumps({"allocated_at": "2026-03-09 19:00:00"}))
 
 
 def _write_candidates(*rows, table="cand.test_rows"):
@@ -76,18 +77,6 @@ def test_issue_lifecycle_detect_redetect_resolve_reopen(monkeypatch):
     assert str(rows[ghost_id]["first_detected_at"]) == T0 and str(rows[ghost_id]["reopened_at"]) == T3
 
 
-def test_volume_drop_suppresses_show_issues_of_that_source_and_date_only(monkeypatch):
-    _write_candidates(DROP_DX, EXTRA_DX, EXTRA_FH)
-    _run(monkeypatch, T0)
-    rows = _issues()
-    drop_id = issues.issue_id("FEED_VOLUME_DROP", "DX", "2026-03-10")
-    dx = rows[issues.issue_id("SHOW_EXTRA", "DX", "11011009|2026-03-10 19:00")]
-    fh = rows[issues.issue_id("SHOW_EXTRA", "FH", "11011004|2026-03-10 18:30")]
-    assert dx["status"] == "SUPPRESSED" and dx["suppressed_by"] == drop_id
-    assert fh["status"] == "OPEN" and fh["suppressed_by"] is None
-    assert rows[drop_id]["status"] == "OPEN"
-
-
 def test_handler_events_override_detection_status(monkeypatch):
     _write_candidates(EXTRA_FH, ORDER_MTX)
     _run(monkeypatch, T0)
@@ -105,7 +94,7 @@ def test_handler_events_override_detection_status(monkeypatch):
 
 
 def test_issues_materialization_reports_counts_as_markdown(monkeypatch):
-    _write_candidates(EXTRA_FH, ORDER_MTX, DROP_DX, EXTRA_DX)
+    _write_candidates(EXTRA_FH, ORDER_MTX, ORDERS_REJECTED, CODE_UNKNOWN)
     result = _run(monkeypatch, T0)
     meta = result.asset_materializations_for_node("dq__issues")[0].metadata
     assert meta["new_this_run"].value == 4
@@ -134,21 +123,6 @@ def test_refused_handler_events_are_kept_with_the_reason(monkeypatch):
     meta = result.asset_materializations_for_node("dq__issue_events_rejected")[0].metadata
     assert meta["dagster/row_count"].value == 2 and meta["events_applied"].value == 1
     assert "ILLEGAL_TRANSITION" in meta["by_reason"].value
-
-
-def test_a_feed_fault_superseded_by_a_later_complete_snapshot_suppresses_nothing(monkeypatch):
-    # feed_health marks a volume drop / partial file that a later complete snapshot replaced as
-    # evidence.inhibits = false: the show-level issues of that later snapshot are real alerts.
-    stale = DROP_DX[:-1] + (json.dumps({"inhibits": False}),)
-    _write_candidates(stale, EXTRA_DX)
-    _run(monkeypatch, T0)
-    rows = _issues()
-    dx = rows[issues.issue_id("SHOW_EXTRA", "DX", "11011009|2026-03-10 19:00")]
-    assert dx["status"] == "OPEN" and dx["suppressed_by"] is None
-    assert rows[issues.issue_id("FEED_VOLUME_DROP", "DX", "2026-03-10")]["status"] == "OPEN"
-    _write_candidates(DROP_DX[:-1] + (json.dumps({"inhibits": True}),), EXTRA_DX)  # the drop is the latest again
-    _run(monkeypatch, T1)
-    assert _issues()[issues.issue_id("SHOW_EXTRA", "DX", "11011009|2026-03-10 19:00")]["status"] == "SUPPRESSED"
 
 
 def test_metrics_sensor_recomputes_the_detection_day_of_new_and_changed_issues(monkeypatch):

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 from ticket_dq.cli import build_parser
 from ticket_dq.lib.contract import FEEDS, ISSUE_CATEGORIES, LIVE_ORDER_STATUSES
 from ticket_dq.simulate import SimConfig, generate
+from ticket_dq.simulate.config import LATEST_FAULT_PARTNER
 
 ENCODING = {"FH": "gb18030", "MTX": "utf-8-sig", "DX": "utf-8", "JY": "utf-8", "HX": "utf-8"}
 BENIGN = {"REISSUED_SHOW_CODE", "BUMPED_UPDATE_TIME", "SPURIOUS_CHANGE_REVERTED", "REAL_PRICE_CHANGE",
@@ -53,6 +55,16 @@ def read_csv(path: Path, encoding: str = "utf-8") -> pl.DataFrame:
     return pl.read_csv(io.StringIO(text.lstrip("\ufeff")), infer_schema=False)
 
 
+def read_partner(path: Path, encoding: str = "utf-8") -> pl.DataFrame:
+    """A partner file as contract rows of strings; JSON Lines money in yuan read back to fen."""
+    if path.suffix != ".jsonl":
+        return read_csv(path, encoding)
+    df = pl.read_ndjson(path, infer_schema_length=None).with_columns(pl.all().cast(pl.String))
+    yuan = [c for c in df.columns if c.endswith("_yuan")]
+    return df.with_columns(*[(pl.col(c).str.replace(".", "", literal=True).cast(pl.Int64).cast(pl.String)).alias(c[:-5] + "_fen")
+                             for c in yuan]).drop(yuan).select(FEEDS["partner_schedule"].contract_names)
+
+
 def latest_delivered(root: Path, feed: str, source: str) -> Path:
     """Newest file of a source whose manifest exists and matches it (what ingestion would take)."""
     best = None
@@ -69,7 +81,7 @@ def latest_delivered(root: Path, feed: str, source: str) -> Path:
 
 
 def partner_latest(root: Path, code: str) -> pl.DataFrame:
-    df = read_csv(latest_delivered(root, "partner_schedule", code), ENCODING[code])
+    df = read_partner(latest_delivered(root, "partner_schedule", code), ENCODING[code])
     return df.with_columns(pl.col("start_time").str.replace("T", " "), pl.col("end_time").str.replace("T", " "))
 
 
@@ -158,7 +170,12 @@ def test_partner_files_use_their_declared_encodings_and_quirks(demo):
     assert raw_dx["start_time"].str.contains("T").all()
     jy = latest_delivered(root, "partner_schedule", "JY").read_text(encoding="utf-8").splitlines()
     assert all(line.startswith('"') and line.endswith('"') for line in jy)
-    hx = read_csv(latest_delivered(root, "partner_schedule", "HX"))
+    hx_file = latest_delivered(root, "partner_schedule", "HX")
+    assert hx_file.suffix == ".jsonl"  # JSON Lines with money in yuan (decimal strings)
+    first = json.loads(hx_file.read_text(encoding="utf-8").splitlines()[0])
+    assert {"list_price_yuan", "sale_price_yuan", "service_fee_yuan"} <= set(first) and "sale_price_fen" not in first
+    assert re.fullmatch(r"\d+\.\d\d", first["sale_price_yuan"])
+    hx = read_partner(hx_file)
     assert hx["film_name"].str.contains("（数字）").any()
     assert list(dx.columns) == FEEDS["partner_schedule"].contract_names
     # shows after midnight stay on the previous business date
@@ -334,7 +351,7 @@ def test_validation_faults_point_at_really_malformed_or_invalid_rows(demo, truth
                     width = len(FEEDS["partner_schedule"].columns)
                     assert len(fields) != width or "25:70" in line or "元" in fields[18]
         else:
-            df = read_csv(f, ENCODING[r["source"]])
+            df = read_partner(f, ENCODING[r["source"]])
             if r["rule"] == "sale_gt_list":
                 bad = df.filter(pl.col("sale_price_fen").cast(pl.Int64) > pl.col("list_price_fen").cast(pl.Int64))
             else:
@@ -393,7 +410,7 @@ def test_streaming_in_cinema_chunks_writes_the_same_bytes_as_one_piece(tmp_path,
 def test_national_mode_one_snapshot_per_partner_and_the_late_partner_is_silent(tmp_path):
     sim = generate(tmp_path, SimConfig(cinemas=40, days=1, seed=9, snapshots_per_day=1, crawls_per_day=1))
     # one snapshot per partner, plus the extra earlier deliveries that carry the file faults
-    assert {k: p["snapshots"] for k, p in sim["partners"].items()} == {"FH": 2, "MTX": 1, "DX": 3, "JY": 1, "HX": 1}
+    assert {k: p["snapshots"] for k, p in sim["partners"].items()} == {"FH": 2, "MTX": 2, "DX": 3, "JY": 1, "HX": 1}
     assert sim["faults"]["FEED_LATE"] == 1
     ms = manifests(tmp_path)
     latest: dict[str, dict] = {}
@@ -451,16 +468,19 @@ def test_hall_swaps_crowded_into_few_cinemas_each_get_their_own_real_free_hall(t
     assert len(keys) == len(set(keys))
 
 
-def test_national_mode_injects_a_partial_file_a_volume_drop_and_malformed_rows_in_earlier_snapshots(tmp_path):
+def test_national_mode_injects_file_faults_in_earlier_snapshots_and_a_corrupt_file_as_one_partners_latest(tmp_path):
     sim = generate(tmp_path, SimConfig(cinemas=40, days=1, seed=9, snapshots_per_day=1, crawls_per_day=1))
     truth = pl.read_csv(tmp_path / "_truth" / "faults.csv", infer_schema=False).filter(pl.col("kind") == "fault")
     feed = {(r["category"], r["rule"], r["source"], r["business_date"])
             for r in truth.filter(pl.col("category").str.starts_with("FEED_") | (pl.col("category") == "VALIDATION_FAILED"))
             .iter_rows(named=True)}
     assert feed == {("FEED_LATE", "silent", "JY", "2026-03-08"), ("FEED_PARTIAL", "manifest_mismatch", "FH", "2026-03-08"),
+                    ("FEED_PARTIAL", "manifest_mismatch", LATEST_FAULT_PARTNER, "2026-03-08"),
                     ("FEED_VOLUME_DROP", "volume_drop", "DX", "2026-03-08"), ("VALIDATION_FAILED", "row_parse", "DX", "2026-03-08")}
-    assert sim["files"]["partner_schedule"]["partial"] == 1
-    details = {r["category"]: json.loads(r["detail"]) for r in truth.filter(pl.col("detail").str.contains('"file"')).iter_rows(named=True)}
+    assert sim["files"]["partner_schedule"]["partial"] == 2
+    with_file = truth.filter(pl.col("detail").str.contains('"file"'))
+    details = {r["category"]: json.loads(r["detail"]) for r in with_file.iter_rows(named=True)
+               if r["source"] != LATEST_FAULT_PARTNER}
     files = {c: d["file"] for c, d in details.items()}
     # the faulty files are earlier than each partner's latest (clean) snapshot
     ms = {m: b for m, b in manifests(tmp_path) if b["feed"] == "partner_schedule"}
@@ -472,3 +492,30 @@ def test_national_mode_injects_a_partial_file_a_volume_drop_and_malformed_rows_i
         assert b["snapshot_ts"] < latest[b["source"]], (c, f)
     assert details["FEED_VOLUME_DROP"]["rows"] <= 0.4 * details["FEED_VOLUME_DROP"]["usual_rows"]
     assert len(details["VALIDATION_FAILED"]["rows"]) == 3
+    # the corrupt latest delivery: after a clean snapshot of the same partner, which stays current
+    latest_fault = json.loads(with_file.filter(pl.col("source") == LATEST_FAULT_PARTNER)["detail"][0])["file"]
+    own = sorted(b["snapshot_ts"] for b in ms.values() if b["source"] == LATEST_FAULT_PARTNER)
+    b = next(b for b in ms.values() if b["file"] == Path(latest_fault).name)
+    assert len(own) == 2 and b["snapshot_ts"] == own[-1]
+    assert latest_delivered(tmp_path, "partner_schedule", LATEST_FAULT_PARTNER).name != Path(latest_fault).name
+    assert_latest_fault_collides_with_show_level_faults(truth)
+
+
+SHOW_LEVEL = ("SHOW_MISSING", "SHOW_EXTRA", "SHOW_TIME_MISMATCH", "SHOW_HALL_MISMATCH", "SHOW_FILM_MISMATCH",
+              "SHOW_PRICE_MISMATCH", "SHOW_DUPLICATE", "HALL_OVERLAP")
+
+
+def assert_latest_fault_collides_with_show_level_faults(truth: pl.DataFrame) -> None:
+    """One partner's latest delivery is corrupt (FEED_PARTIAL) and that partner has show-level faults."""
+    latest = [r for r in truth.filter(pl.col("category") == "FEED_PARTIAL").iter_rows(named=True)
+              if json.loads(r["detail"]).get("latest_delivery")]
+    assert [r["source"] for r in latest] == [LATEST_FAULT_PARTNER]
+    show = truth.filter(pl.col("category").is_in(SHOW_LEVEL) & (pl.col("source") == LATEST_FAULT_PARTNER))
+    assert show.height >= 1
+
+
+def test_demo_puts_a_corrupt_latest_delivery_on_a_partner_with_show_level_faults(demo, truth):
+    root = demo[0]
+    assert_latest_fault_collides_with_show_level_faults(truth.filter(pl.col("kind") == "fault"))
+    # its previous (regular) snapshot is what ingestion takes as the latest good one
+    assert latest_delivered(root, "partner_schedule", LATEST_FAULT_PARTNER).stem.endswith("_2005")

@@ -26,8 +26,8 @@ def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """One row per data-quality issue (CONTRACT.md section 4): the union of every cand.* candidate table,
     identified by hash(category, source, business_key) so the same fault keeps its issue_id across runs.
     Re-detection updates last_detected_at; an issue no longer detected is RESOLVED ("no longer detected");
-    one that comes back reopens. FEED_PARTIAL / FEED_VOLUME_DROP of a source and date suppress that
-    source/date's show-level issues (SUPPRESSED, suppressed_by). Severity from impact, team from the
+    one that comes back reopens. Inhibition by cause (docs/detection.md): an issue is SUPPRESSED (with
+    suppressed_by) only when a feed fault made its data untrustworthy. Severity from impact, team from the
     default map, and the handlers' statuses (raw.issue_events via lib.lifecycle) merged in."""
     with warehouse.get_connection() as con:
         waiting = settled.waiting_inputs(con)

@@ -26,7 +26,7 @@ PLATFORMS_SQL = "SELECT DISTINCT source FROM meta.ingested_files WHERE feed = 'c
 def fragments() -> dict[str, str]:
     """The ``{name}`` placeholders of issues.sql: SQL expressions of the rules in lib/issues.py."""
     return {"issue_id": rules.ISSUE_ID_SQL, "severity": rules.SEVERITY_SQL, "team": rules.team_sql(PLATFORMS_SQL),
-            "inhibiting": rules.sql_list(rules.INHIBITING), "show_level": rules.sql_list(rules.SHOW_LEVEL)}
+            "suppressed_by": rules.suppressed_by_sql(), "feed_note": rules.FEED_NOTE_SQL}
 
 
 def build_issues(con: duckdb.DuckDBPyConnection, now: datetime) -> dict:

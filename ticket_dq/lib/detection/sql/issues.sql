@@ -9,16 +9,24 @@ SELECT * EXCLUDE (rn) FROM (
          date_diff('minute', CAST($now AS TIMESTAMP), show_start_time) / 60.0 AS hours_to_show,
          row_number() OVER (PARTITION BY {issue_id} ORDER BY coalesce(affected_orders, 0) DESC, show_start_time) AS rn
   FROM cand_all WHERE category IS NOT NULL) WHERE rn = 1;
+-- Inhibition by cause (lib/issues.py SUPPRESSION_RULES, docs/detection.md): suppressed_by_feed names the
+-- feed fault whose data the issue rests on; feed_note records a schedule feed fault the issue stands despite.
 CREATE OR REPLACE TEMP TABLE det2 AS
 SELECT d.*, {severity} AS severity, {team} AS team,
-       (SELECT min(f.issue_id) FROM det f WHERE f.category IN {inhibiting} AND f.source = d.source
-          AND f.business_date = d.business_date
-          -- a faulty snapshot a later complete one superseded no longer inhibits (feed_health.sql)
-          AND coalesce(TRY_CAST(json_extract_string(f.evidence, '$.inhibits') AS BOOLEAN), true)) AS suppressed_by_feed
+       {suppressed_by} AS suppressed_by_feed,
+       {feed_note} AS feed_note
 FROM det d;
+-- An issue standing despite its source's feed fault says so, with the age of the data it rests on; the
+-- suppressing issue says how many it holds back.
+UPDATE det2 SET evidence = CAST(json_merge_patch(coalesce(TRY_CAST(evidence AS JSON), '{}'::JSON),
+                                                  json_object('feed_fault', feed_note)) AS VARCHAR)
+WHERE feed_note IS NOT NULL;
+UPDATE det2 SET reason = det2.reason || format(' It holds back {} issue(s) that rest on that data (SUPPRESSED).', h.n)
+FROM (SELECT suppressed_by_feed AS id, count(*) AS n FROM det2 WHERE suppressed_by_feed IS NOT NULL GROUP BY ALL) h
+WHERE det2.issue_id = h.id;
 CREATE OR REPLACE TEMP TABLE merged AS
 WITH cur AS (
-  SELECT *, CASE WHEN category IN {show_level} AND suppressed_by_feed IS NOT NULL THEN suppressed_by_feed END AS suppressed_by
+  SELECT * EXCLUDE (feed_note), suppressed_by_feed AS suppressed_by
   FROM det2
 ), j AS (
   SELECT c.issue_id AS c_id, p.issue_id AS p_id, c.*, p AS prev

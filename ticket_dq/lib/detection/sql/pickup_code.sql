@@ -42,5 +42,6 @@ SELECT 'PICKUP_CODE_INVALID',
                                        pickup_code, channel_partner, order_id)
             ELSE format('Pickup code {} from {} lists seats {} but order {} holds {}.', pickup_code, channel_partner,
                         seats, order_id, order_seats) END,
-       json_object('order_id', order_id, 'code_seats', seats, 'order_seats', order_seats, 'status', status)
+       json_object('order_id', order_id, 'code_seats', seats, 'order_seats', order_seats, 'status', status,
+                   'allocated_at', first_ts)
 FROM inv WHERE unknown OR cancelled OR seat_bad;
