@@ -29,6 +29,7 @@ class Tolerances:
     baseline_n: int = 24  # snapshots the baseline (median rows) looks back over
     partner_sla_min: int = 90  # partner silent longer than this is late (CONTRACT.md)
     platform_sla_min: int = 180  # platforms crawl every ~2 h
+    orders_sla_min: int = 90  # order events come in hourly files; order-outcome issues wait for them
 
     @classmethod
     def from_env(cls) -> "Tolerances":

@@ -187,9 +187,9 @@ def _candidate_asset(table: str, scripts: tuple[str, ...], deps: list, doc: str,
 
 feed_health = _candidate_asset(
     "feed_health", ("partner_snapshots", "feed_health"),
-    [raw("partner_schedule"), raw("competitor_schedule")],
+    [raw("partner_schedule"), raw("competitor_schedule"), raw("orders")],
     "Feed health candidates per source and business date: FEED_LATE (no delivery within the SLA before "
-    "now: partners 90 min, platforms 180 min), FEED_PARTIAL (rejected deliveries in the ledger), "
+    "now: partners 90 min, platforms 180 min, orders 90 min), FEED_PARTIAL (rejected deliveries in the ledger), "
     "FEED_VOLUME_DROP (a partner snapshot below half its recent baseline). Also runs on a schedule: "
     "a silent partner sends nothing to trigger it.",
     # Reads the ledger and row counts, not keys: a failed key check must not silence feed health.

@@ -7,6 +7,7 @@ import dagster as dg
 
 from ticket_dq import settings
 from ticket_dq.defs.compare.assets import CAND_KEYS
+from ticket_dq.defs.outcomes.assets import OUTCOME_CAND_KEYS
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib import issues as lib_issues
 from ticket_dq.lib import lifecycle, matching, warehouse
@@ -45,6 +46,7 @@ def build_issues(con, now) -> dict:
            .replace("{severity}", lib_issues.SEVERITY_SQL)
            .replace("{team}", lib_issues.team_sql(platforms))
            .replace("{inhibiting}", lib_issues._in(lib_issues.INHIBITING))
+           .replace("{orders_feed_fault}", lib_issues.ORDERS_FEED_FAULT_SQL)
            .replace("{show_level}", lib_issues._in(lib_issues.SHOW_LEVEL)))
     params = {"now": now}
     for stmt in matching.split_statements(sql):
@@ -86,7 +88,7 @@ def _md(header: tuple[str, ...], rows) -> str:
     group_name="issues",
     pool=DUCKDB_POOL,
     automation_condition=dg.AutomationCondition.eager(),
-    deps=[*CAND_KEYS, VALIDATION_KEY, ISSUE_EVENTS_KEY],
+    deps=[*CAND_KEYS, *OUTCOME_CAND_KEYS, VALIDATION_KEY, ISSUE_EVENTS_KEY],
 )
 def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One row per data-quality issue (CONTRACT.md section 4): the union of every cand.* candidate table,
