@@ -25,7 +25,7 @@ NEVER = 2**62
 CODE_CHANNELS = ("TAOBAO", "CMB_BANK")
 
 # (partner, hour of the last simulated day, orders left without their automatic refund)
-OUTAGES = (("FH", 14, 6), ("DX", 11, 2), ("MTX", 16, 2))
+OUTAGES = (("FH", 14, 6), ("DX", 12, 2), ("MTX", 16, 2))
 MOVED_SHOWS = 2  # shows moved at the cinema, each seen through its customers' refunds
 MOVED_MIN_ORDERS = 6  # issued orders a moved show needs (its refunds must be a visible wave)
 STUCK_RATE = 2e-5  # scattered orders with no ticket, per order (at least STUCK_MIN of each rule)
@@ -130,7 +130,8 @@ def inject_orders(of: pl.DataFrame, events: pl.DataFrame, truth, ctx: Context) -
             break
         st = int(start[np.flatnonzero(sid == s)[0]])
         h0 = (st - 3 * HOUR) // HOUR * HOUR
-        if not (ctx.last_day * DAY + 8 * HOUR <= h0 and h0 + HOUR <= ctx.cut - 10 * MIN):
+        # after detection's warm-up (6 h of history from the 06:00 start), delivered before the cut
+        if not (ctx.last_day * DAY + 13 * HOUR <= h0 and h0 + HOUR <= ctx.cut - 10 * MIN):
             continue
         rows = np.flatnonzero((sid == s) & free & ~code_chan & ~used & (g["t_issue"] < h0 - 10 * MIN))
         if len(rows) < MOVED_MIN_ORDERS:

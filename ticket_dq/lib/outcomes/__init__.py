@@ -15,12 +15,12 @@ order whose events arrived in a file that is younger than the window (a late PAI
 on the way) waits for the next delivery instead of raising an alarm that the next file withdraws.
 
 The spike rule (docs/detection.md): for each partner, hour and kind (``issue_failure``: ISSUE_FAILED
-among the hour's issuing outcomes; ``refund``: refunds of issued orders among the hour's issues and
-refunds), ``k`` events out of ``n`` against the partner's own trailing baseline ``p0`` (the previous
+among the hour's issuing outcomes; ``refund``: refunds among the issued orders live in the hour, a
+hazard), ``k`` events out of ``n`` against the partner's own trailing baseline ``p0`` (the previous
 ``baseline_days``, smoothed towards all partners' rate with weight ``prior_weight``). A spike needs all
 of ``k >= min_count``, ``k/n >= ratio_floor * p0`` and the Chernoff bound of the binomial upper tail
 ``P(X >= k | n, p0) <= exp(-n * KL(k/n || p0))`` at most ``alpha``. The same test runs per show (refunds:
-the show's issued orders against the partner's refund-per-order rate); a partner-hour that one show
+the show's live orders against the partner's refunds per issued order, a bound on any one hour); a partner-hour that one show
 carries (``show_share`` of its events) is reported as that show.
 """
 
@@ -47,8 +47,10 @@ class OutcomeRules:
     ratio_floor: float = 3.0  # rate at least this many times the baseline
     alpha: float = 1e-6  # Chernoff bound on the binomial tail under the baseline
     baseline_days: int = 7  # trailing window of the partner's baseline
+    min_history_h: int = 6  # hours of the partner's history before its hours are judged at all
     prior_weight: float = 50.0  # pseudo-events pulling a thin baseline towards all partners' rate
     show_share: float = 0.5  # a partner-hour whose top show holds this share of events is that show's spike
+    refund_after_start_h: int = 3  # refunds are watched until this long after the show's start
 
     @classmethod
     def from_env(cls) -> "OutcomeRules":

@@ -2,11 +2,12 @@
 -- rate is far above the partner's own trailing baseline (rule and thresholds: lib/outcomes docstring and
 -- docs/detection.md). Kinds:
 --   issue_failure  k = orders whose first issuing outcome in the hour was ISSUE_FAILED, n = all first outcomes;
---   refund         k = refunds of issued orders in the hour, n = issues + those refunds (a refund after a
---                  failed issue is the failure's consequence, not a second signal).
+--   refund         k = refunds of issued orders in the hour, n = the issued orders exposed in it (live at its
+--                  start or issued during it): a refund hazard, whatever the hour's issuing did. A refund
+--                  after a failed issue is the failure's consequence, not a second signal.
 -- Per show (a show moved at the cinema is seen only through its refunds): issue_failure n = the show's
--- outcomes in the hour; refund n = the show's issued orders still live at the start of the hour, against
--- the partner's refunds per issued order. A show row is reported when its partner-hour is no spike or when
+-- outcomes in the hour; refund n = the show's issued orders exposed in the hour, against the partner's
+-- refunds per issued order (a bound on any one hour's share). A show row is reported when its partner-hour is no spike or when
 -- the show carries $show_share of it; a partner row unless one show carries it.
 CREATE OR REPLACE TEMP MACRO spike_score(k, n, p) AS
   CASE WHEN n <= 0 OR p <= 0 OR k * 1.0 / n <= p THEN 0.0
@@ -14,42 +15,66 @@ CREATE OR REPLACE TEMP MACRO spike_score(k, n, p) AS
                  + CASE WHEN k >= n THEN 0.0 ELSE (1 - k * 1.0 / n) * ln((1 - k * 1.0 / n) / (1 - p)) END) END;
 CREATE OR REPLACE TEMP TABLE sp_horizon AS
 SELECT least(CAST($now AS TIMESTAMP), (SELECT max(event_ts) FROM raw.orders)) AS horizon;
-CREATE OR REPLACE TEMP TABLE sp_ev AS
+CREATE OR REPLACE TEMP TABLE sp_ev AS  -- the hour's events, hit = the event counted in k
 SELECT * FROM (
   SELECT 'issue_failure' AS kind, partner_code, date_trunc('hour', first_outcome_ts) AS hour, cinema_code, show_code,
          show_start_time, film_name, order_id, total_fen, first_outcome = 'ISSUE_FAILED' AS hit
   FROM cur.order_outcome WHERE first_outcome_ts IS NOT NULL
   UNION ALL
-  SELECT 'refund', partner_code, date_trunc('hour', ticket_ts), cinema_code, show_code, show_start_time, film_name,
-         order_id, total_fen, false
-  FROM cur.order_outcome WHERE ticket_ts IS NOT NULL
-  UNION ALL
   SELECT 'refund', partner_code, date_trunc('hour', refund_ts), cinema_code, show_code, show_start_time, film_name,
          order_id, total_fen, true
-  FROM cur.order_outcome WHERE refund_ts IS NOT NULL AND ticket_ts IS NOT NULL AND ticket_ts <= refund_ts
+  FROM cur.order_outcome
+  WHERE ticket_ts <= refund_ts AND refund_ts < show_start_time + to_hours($refund_after_start_h)
 ) WHERE hour <= (SELECT horizon FROM sp_horizon) AND partner_code IS NOT NULL;
+-- refund exposure: an issued order is live from its ticket until it is refunded or its show has started
+-- $refund_after_start_h ago; n of a refund hour = orders live at its start + orders issued during it
+CREATE OR REPLACE TEMP TABLE sp_live AS
+SELECT *, coalesce(sum(entries - exits) OVER (PARTITION BY partner_code ORDER BY hour
+                                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) + entries AS exposed
+FROM (
+  SELECT partner_code, hour, sum(entries) AS entries, sum(exits) AS exits FROM (
+    SELECT partner_code, date_trunc('hour', ticket_ts) AS hour, 1 AS entries, 0 AS exits
+    FROM cur.order_outcome WHERE ticket_ts IS NOT NULL
+    UNION ALL
+    SELECT partner_code, date_trunc('hour', least(coalesce(refund_ts, show_start_time + to_hours($refund_after_start_h)),
+                                                  show_start_time + to_hours($refund_after_start_h))), 0, 1
+    FROM cur.order_outcome WHERE ticket_ts IS NOT NULL AND show_start_time IS NOT NULL)
+  WHERE partner_code IS NOT NULL GROUP BY ALL);
 CREATE OR REPLACE TEMP TABLE sp_cell AS
-SELECT kind, partner_code, hour, count(*) AS n, count(*) FILTER (WHERE hit) AS k FROM sp_ev GROUP BY ALL;
--- baselines: the previous $baseline_days before the hour (never the hour itself); a thin partner history is
--- pulled towards all partners' rate (itself floored at 1 in 50 when there is no history at all)
+SELECT kind, partner_code, hour, count(*) AS n, count(*) FILTER (WHERE hit) AS k, 0 AS issued
+FROM sp_ev WHERE kind = 'issue_failure' GROUP BY ALL
+UNION ALL
+SELECT 'refund', l.partner_code, l.hour, greatest(l.exposed, coalesce(r.k, 0)), coalesce(r.k, 0), l.entries
+FROM sp_live l LEFT JOIN (SELECT partner_code, hour, count(*) AS k FROM sp_ev WHERE kind = 'refund' GROUP BY ALL) r
+  USING (partner_code, hour)
+WHERE l.hour <= (SELECT horizon FROM sp_horizon);
+-- baselines: the previous $baseline_days before the hour (never the hour itself), judged only once the partner
+-- has $min_history_h hours of history (a baseline of the first hours of data is a warm-up); a thin history is
+-- pulled towards all partners' rate (itself floored at 1 in 50 when there is no history at all). p_ever:
+-- refunds per issued order, the bound a single show's refunds in one hour are judged against.
 CREATE OR REPLACE TEMP TABLE sp_base AS
 WITH pool AS (
-  SELECT kind, hour, sum(sum(k)) OVER w AS k_prev, sum(sum(n)) OVER w AS n_prev
+  SELECT kind, hour, sum(sum(k)) OVER w AS k_prev, sum(sum(n)) OVER w AS n_prev, sum(sum(issued)) OVER w AS i_prev
   FROM sp_cell GROUP BY kind, hour
   WINDOW w AS (PARTITION BY kind ORDER BY hour RANGE BETWEEN to_days(CAST($baseline_days AS INTEGER)) PRECEDING
                                                      AND INTERVAL 1 HOUR PRECEDING)
 ), own AS (
-  SELECT *, sum(k) OVER w AS k_prev, sum(n) OVER w AS n_prev FROM sp_cell
+  SELECT *, sum(k) OVER w AS k_prev, sum(n) OVER w AS n_prev, sum(issued) OVER w AS i_prev,
+         min(hour) OVER (PARTITION BY kind, partner_code) AS first_hour
+  FROM sp_cell
   WINDOW w AS (PARTITION BY kind, partner_code ORDER BY hour RANGE BETWEEN to_days(CAST($baseline_days AS INTEGER)) PRECEDING
                                                                    AND INTERVAL 1 HOUR PRECEDING)
 )
 SELECT own.kind, own.partner_code, own.hour, own.n, own.k, coalesce(own.n_prev, 0) AS n_prev, coalesce(own.k_prev, 0) AS k_prev,
+       own.hour >= own.first_hour + to_hours($min_history_h) AS judged,
        (coalesce(own.k_prev, 0) + $prior_weight * (coalesce(pool.k_prev, 0) + 1.0) / (coalesce(pool.n_prev, 0) + 50.0))
-         / (coalesce(own.n_prev, 0) + $prior_weight) AS p0
+         / (coalesce(own.n_prev, 0) + $prior_weight) AS p0,
+       (coalesce(own.k_prev, 0) + $prior_weight * (coalesce(pool.k_prev, 0) + 1.0) / (coalesce(pool.i_prev, 0) + 50.0))
+         / (coalesce(own.i_prev, 0) + $prior_weight) AS p_ever
 FROM own JOIN pool USING (kind, hour);
 CREATE OR REPLACE TEMP TABLE sp_partner AS
 SELECT *, k * 1.0 / n AS rate, spike_score(k, n, p0) AS score,
-       spike_score(k, n, p0) >= $min_score AND k >= $min_count AND k * 1.0 / n >= $ratio_floor * p0 AS spike
+       judged AND spike_score(k, n, p0) >= $min_score AND k >= $min_count AND k * 1.0 / n >= $ratio_floor * p0 AS spike
 FROM sp_base;
 CREATE OR REPLACE TEMP TABLE sp_show AS
 WITH hits AS (
@@ -63,12 +88,12 @@ WITH hits AS (
                    ELSE (SELECT count(*) FROM cur.order_outcome o
                          WHERE o.partner_code = h.partner_code AND o.cinema_code = h.cinema_code AND o.show_code = h.show_code
                            AND o.ticket_ts < h.hour + INTERVAL 1 HOUR AND (o.refund_ts IS NULL OR o.refund_ts >= h.hour)) END AS n,
-         CASE WHEN h.kind = 'issue_failure' THEN p.p0 ELSE p.p0 / (1 - p.p0) END AS p_show,
-         p.spike AS partner_spike, p.k AS partner_k, p.p0 AS partner_p0
+         CASE WHEN h.kind = 'issue_failure' THEN p.p0 ELSE least(p.p_ever, 0.5) END AS p_show,
+         p.spike AS partner_spike, p.k AS partner_k, p.p0 AS partner_p0, p.judged
   FROM hits h JOIN sp_partner p USING (kind, partner_code, hour)
 )
 SELECT *, k * 1.0 / n AS rate, spike_score(k, n, p_show) AS score FROM sized
-WHERE n > 0 AND k >= $min_count AND k * 1.0 / n >= $ratio_floor * p_show AND spike_score(k, n, p_show) >= $min_score
+WHERE judged AND n > 0 AND k >= $min_count AND k * 1.0 / n >= $ratio_floor * p_show AND spike_score(k, n, p_show) >= $min_score
   AND (NOT partner_spike OR k >= $show_share * partner_k);
 -- schedule issues at the same cinema and show time (within 10 min), linked in evidence
 CREATE OR REPLACE TEMP TABLE sp_sched AS
