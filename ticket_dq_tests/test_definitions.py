@@ -12,6 +12,7 @@ EXPECTED_ASSETS = {
     "map/cinema", "map/film", "cur/partner_schedule", "cur/competitor_schedule", "cur/change_log",
     "cur/order_state", "cand/feed_health", "cand/unmapped_entity", "cand/schedule_discrepancy",
     "cand/schedule_integrity", "cand/order_show", "cand/seat_double_sold", "cand/pickup_code",
+    "cur/order_outcome", "cand/order_not_issued", "cand/order_outcome_spike",
     "cand/validation_failed", "dq/issues", "dq/issue_events_rejected", "dq/notifications", "dq/complaint_links",
     "dq/metrics_daily", "dq/metrics_breakdown", "export/parquet",
 }
