@@ -7,7 +7,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ticket_dq import settings
-from ticket_dq.defs.compare.assets import CUR_ORDER_STATE, EAGER, candidate_metadata, conform_candidates, raw
+from ticket_dq.defs.compare.assets import EAGER, candidate_metadata, conform_candidates, raw
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib import outcomes
 from ticket_dq.lib.warehouse import candidate_table_ddl
@@ -21,7 +21,7 @@ OUTCOME_CAND_KEYS = [dg.AssetKey(["cand", t]) for t in OUTCOME_CANDIDATE_TABLES]
 
 
 @dg.asset(key=CUR_ORDER_OUTCOME, group_name=GROUP, pool=DUCKDB_POOL, automation_condition=EAGER,
-          deps=[raw("orders"), CUR_ORDER_STATE])
+          deps=[raw("orders")])
 def order_outcome(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Each paid order's issuing timeline by event time (first PAID, first issuing outcome, first ticket,
     last ISSUE_FAILED, refund or cancellation), with the show as bought and how far the feed files holding
