@@ -25,13 +25,17 @@ OUTCOME_CAND_KEYS = [dg.AssetKey(["cand", t]) for t in OUTCOME_CANDIDATE_TABLES]
 def order_outcome(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Each paid order's issuing timeline by event time (first PAID, first issuing outcome, first ticket,
     last ISSUE_FAILED, refund or cancellation), with the show as bought and how far the feed files holding
-    its events have been seen. Shared by ORDER_NOT_ISSUED and ORDER_OUTCOME_SPIKE."""
+    its events have been seen. Shared by ORDER_NOT_ISSUED and ORDER_OUTCOME_SPIKE. Incremental: only orders
+    with an event in a new orders file are recomputed (a changed or vanished file rebuilds all)."""
     with warehouse.get_connection() as con:
         outcomes.run(con, "order_outcome", settings.now())
         row = con.execute("""SELECT count(*), count(ticket_ts), count(failed_ts), count(refund_ts)
                              FROM cur.order_outcome""").fetchone()
+        full = con.execute("SELECT full_run FROM oo_mode").fetchone()[0]
+        recomputed = con.execute("SELECT count(*) FROM oo_new").fetchone()[0]
     return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(row[0]), "with_ticket": row[1],
-                                          "issue_failed": row[2], "refunded": row[3]})
+                                          "issue_failed": row[2], "refunded": row[3], "full_rebuild": bool(full),
+                                          "orders_recomputed": recomputed})
 
 
 def _evaluate(warehouse: WarehouseResource, table: str, *ensure: str) -> dg.MaterializeResult:
