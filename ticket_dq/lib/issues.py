@@ -7,7 +7,9 @@
 - inhibition: a feed-level fault that makes a source's data for a date untrustworthy (FEED_PARTIAL,
   FEED_VOLUME_DROP) suppresses that source/date's show-level issues (status SUPPRESSED, suppressed_by).
   FEED_LATE does not: a silent partner's latest snapshot is still its word on the schedule, and its
-  schedule faults stay real alerts (the simulator's truth scores them as faults);
+  schedule faults stay real alerts (the simulator's truth scores them as faults). Order-outcome issues
+  (ORDER_NOT_ISSUED, ORDER_OUTCOME_SPIKE) rest on the orders feed instead: a late orders feed, or a broken
+  orders file of the day concerned, suppresses them (ORDERS_FEED_FAULT_SQL);
 - lifecycle: detection status (OPEN / RESOLVED "no longer detected" / SUPPRESSED / reopened) merged with
   the handlers' status from ``lib.lifecycle.handler_states``.
 The SQL twins live in ``ticket_dq/lib/detection/sql/issues.sql``; the Python functions here are the
@@ -24,15 +26,21 @@ DEFAULT_TEAMS: dict[str, str] = {
     "SHOW_MISSING": "BD", "SHOW_EXTRA": "BD", "SHOW_TIME_MISMATCH": "BD", "SHOW_HALL_MISMATCH": "BD",
     "SHOW_FILM_MISMATCH": "BD", "SHOW_PRICE_MISMATCH": "BD", "SHOW_DUPLICATE": "RD", "HALL_OVERLAP": "BD",
     "ORDER_SHOW_CHANGED": "CS", "ORDER_SHOW_CANCELLED": "CS", "SEAT_DOUBLE_SOLD": "RD",
-    "PICKUP_CODE_DUPLICATE": "SALES", "PICKUP_CODE_INVALID": "SALES", "FEED_LATE": "OPS", "FEED_PARTIAL": "OPS",
+    "PICKUP_CODE_DUPLICATE": "SALES", "PICKUP_CODE_INVALID": "SALES", "ORDER_NOT_ISSUED": "CS",
+    "ORDER_OUTCOME_SPIKE": "RD", "FEED_LATE": "OPS", "FEED_PARTIAL": "OPS",
     "FEED_VOLUME_DROP": "OPS", "VALIDATION_FAILED": "RD", "UNMAPPED_ENTITY": "OPS",
 }
 # A show-level fault whose source is a platform is a crawler / platform-data matter.
 PLATFORM_SHOW_TEAM = "OPS"
 SHOW_LEVEL = tuple(c for c in contract.ISSUE_CATEGORIES if c.startswith("SHOW_")) + ("HALL_OVERLAP",)
 INHIBITING = ("FEED_PARTIAL", "FEED_VOLUME_DROP")
+# Order-outcome issues rest on the orders feed itself: a late orders feed (FEED_LATE) or a broken orders
+# file of the day the order was paid / the spike hour (FEED_PARTIAL) suppresses them.
+ORDER_OUTCOME = ("ORDER_NOT_ISSUED", "ORDER_OUTCOME_SPIKE")
+ORDERS_FEED_INHIBITING = ("FEED_LATE", "FEED_PARTIAL")
 CUSTOMER_FACING = ("ORDER_SHOW_CHANGED", "ORDER_SHOW_CANCELLED", "SEAT_DOUBLE_SOLD")
 BIG_MONEY_FEN = 100_000  # 1000 yuan at stake lifts severity one level
+SPIKE_BIG_ORDERS = 20  # a spike over this many orders is P1 even without a show time
 RESOLVED_REASON = "no longer detected"
 
 assert set(DEFAULT_TEAMS) == set(contract.ISSUE_CATEGORIES)
@@ -56,6 +64,10 @@ def severity(category: str, affected_orders: int | None, hours_to_show: float | 
         level = 0 if hours <= 3 else 1 if hours <= 24 else 2
     elif category.startswith("PICKUP_CODE_"):
         level = 1 if hours <= 6 else 2
+    elif category == "ORDER_NOT_ISSUED":
+        level = 0 if -3 <= hours <= 2 else 1 if 2 < hours <= 24 else 2
+    elif category == "ORDER_OUTCOME_SPIKE":
+        level = 1 if (orders >= SPIKE_BIG_ORDERS or hours <= 24) else 2
     elif category in SHOW_LEVEL:
         level = 1 if (orders > 0 and hours <= 24) else 2 if (orders > 0 or hours <= 24) else 3
     elif category == "FEED_LATE":
@@ -77,12 +89,24 @@ SEVERITY_SQL = f"""'P' || CAST(greatest(0, (CASE
     WHEN category IN {sql_list(CUSTOMER_FACING)} THEN CASE WHEN coalesce(hours_to_show, 1e9) <= 3 THEN 0
          WHEN coalesce(hours_to_show, 1e9) <= 24 THEN 1 ELSE 2 END
     WHEN category LIKE 'PICKUP\\_CODE\\_%' ESCAPE '\\' THEN CASE WHEN coalesce(hours_to_show, 1e9) <= 6 THEN 1 ELSE 2 END
+    WHEN category = 'ORDER_NOT_ISSUED' THEN CASE WHEN coalesce(hours_to_show, 1e9) BETWEEN -3 AND 2 THEN 0
+         WHEN coalesce(hours_to_show, 1e9) <= 24 AND coalesce(hours_to_show, 1e9) > 2 THEN 1 ELSE 2 END
+    WHEN category = 'ORDER_OUTCOME_SPIKE' THEN CASE WHEN coalesce(affected_orders, 0) >= {SPIKE_BIG_ORDERS}
+         OR coalesce(hours_to_show, 1e9) <= 24 THEN 1 ELSE 2 END
     WHEN category IN {sql_list(SHOW_LEVEL)} THEN CASE
          WHEN coalesce(affected_orders, 0) > 0 AND coalesce(hours_to_show, 1e9) <= 24 THEN 1
          WHEN coalesce(affected_orders, 0) > 0 OR coalesce(hours_to_show, 1e9) <= 24 THEN 2 ELSE 3 END
     WHEN category = 'FEED_LATE' THEN 1
     WHEN category LIKE 'FEED\\_%' ESCAPE '\\' THEN 2
     ELSE 3 END) - CASE WHEN coalesce(impact_fen, 0) >= {BIG_MONEY_FEN} THEN 1 ELSE 0 END) AS VARCHAR)"""
+
+
+# The orders-feed fault (issue id) that suppresses an order-outcome candidate ``d`` of TEMP det (issues.sql).
+ORDERS_FEED_FAULT_SQL = f"""(SELECT min(f.issue_id) FROM det f
+    WHERE d.category IN {sql_list(ORDER_OUTCOME)} AND f.category IN {sql_list(ORDERS_FEED_INHIBITING)}
+      AND json_extract_string(f.evidence, '$.feed') = 'orders'
+      AND (f.category = 'FEED_LATE'
+           OR f.business_date = CAST(TRY_CAST(json_extract_string(d.evidence, '$.event_at') AS TIMESTAMP) AS DATE)))"""
 
 
 def team_sql(platforms_sql: str) -> str:

@@ -26,7 +26,8 @@ PLATFORMS_SQL = "SELECT DISTINCT source FROM meta.ingested_files WHERE feed = 'c
 def fragments() -> dict[str, str]:
     """The ``{name}`` placeholders of issues.sql: SQL expressions of the rules in lib/issues.py."""
     return {"issue_id": rules.ISSUE_ID_SQL, "severity": rules.SEVERITY_SQL, "team": rules.team_sql(PLATFORMS_SQL),
-            "inhibiting": rules.sql_list(rules.INHIBITING), "show_level": rules.sql_list(rules.SHOW_LEVEL)}
+            "inhibiting": rules.sql_list(rules.INHIBITING), "orders_feed_fault": rules.ORDERS_FEED_FAULT_SQL,
+            "show_level": rules.sql_list(rules.SHOW_LEVEL)}
 
 
 def build_issues(con: duckdb.DuckDBPyConnection, now: datetime) -> dict:

@@ -14,11 +14,13 @@ SELECT d.*, {severity} AS severity, {team} AS team,
        (SELECT min(f.issue_id) FROM det f WHERE f.category IN {inhibiting} AND f.source = d.source
           AND f.business_date = d.business_date
           -- a faulty snapshot a later complete one superseded no longer inhibits (feed_health.sql)
-          AND coalesce(TRY_CAST(json_extract_string(f.evidence, '$.inhibits') AS BOOLEAN), true)) AS suppressed_by_feed
+          AND coalesce(TRY_CAST(json_extract_string(f.evidence, '$.inhibits') AS BOOLEAN), true)) AS suppressed_by_feed,
+       {orders_feed_fault} AS suppressed_by_orders_feed
 FROM det d;
 CREATE OR REPLACE TEMP TABLE merged AS
 WITH cur AS (
-  SELECT *, CASE WHEN category IN {show_level} AND suppressed_by_feed IS NOT NULL THEN suppressed_by_feed END AS suppressed_by
+  SELECT *, CASE WHEN category IN {show_level} AND suppressed_by_feed IS NOT NULL THEN suppressed_by_feed
+                 ELSE suppressed_by_orders_feed END AS suppressed_by
   FROM det2
 ), j AS (
   SELECT c.issue_id AS c_id, p.issue_id AS p_id, c.*, p AS prev
