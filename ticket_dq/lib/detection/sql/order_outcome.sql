@@ -48,7 +48,12 @@ SELECT a.order_id, r.partner_code, r.channel_code, r.cinema_code, r.show_code, r
        a.seen_ts
 FROM agg a JOIN raw.orders r ON r.rowid = a.rid;
 CREATE TABLE IF NOT EXISTS cur.order_outcome AS SELECT * FROM oo_new WHERE false;
-DELETE FROM cur.order_outcome WHERE (SELECT full_run FROM oo_mode) OR order_id IN (SELECT order_id FROM oo_affected);
-INSERT INTO cur.order_outcome SELECT * FROM oo_new;
+-- kept rows + recomputed ones, then the table replaced whole: a DELETE + INSERT of a few hundred thousand
+-- rows in this transaction was lost at commit under DuckDB 2.0 (bench/outcome_false_alarms.py showed it)
+CREATE OR REPLACE TEMP TABLE oo_all AS
+SELECT * FROM cur.order_outcome
+WHERE NOT (SELECT full_run FROM oo_mode) AND order_id NOT IN (SELECT order_id FROM oo_affected)
+UNION ALL SELECT * FROM oo_new;
+CREATE OR REPLACE TABLE cur.order_outcome AS SELECT * FROM oo_all;
 DELETE FROM cur.order_outcome_files;
 INSERT INTO cur.order_outcome_files SELECT * FROM oo_files;
