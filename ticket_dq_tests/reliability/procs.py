@@ -10,8 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from ticket_dq import settings
-
+REPO = Path(__file__).resolve().parents[2]
 TICKET_DQ = str(Path(sys.executable).with_name("ticket-dq"))
 
 
@@ -19,7 +18,7 @@ def instance_env(tmp: Path, landing: Path, name: str) -> dict:
     """Environment of one installation: DAGSTER_HOME with the repo's dagster.yaml (the duckdb pool of 1)."""
     home = tmp / name / "dagster_home"
     home.mkdir(parents=True)
-    shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKET_DQ_", "DAGSTER_"))}
     env.update(DAGSTER_HOME=str(home), TICKET_DQ_LANDING=str(landing),
                TICKET_DQ_WAREHOUSE=str(tmp / name / "warehouse" / "ticket_dq.duckdb"),
