@@ -75,6 +75,11 @@ def now() -> datetime:
     return clock().now()
 
 
+def issuing_window_min() -> int:
+    """Minutes a paid order may wait for its ticket before it is ORDER_NOT_ISSUED (default 10)."""
+    return int(os.environ.get("TICKET_DQ_ISSUING_WINDOW_MIN") or 10)
+
+
 def env(name: str, default: str | None = None) -> str | None:
     """Other knobs (SMTP, webhook, tolerances) go through here so this stays the one reader."""
     return os.environ.get(name, default)

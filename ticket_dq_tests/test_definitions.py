@@ -13,6 +13,7 @@ EXPECTED_ASSETS = {
     "dq/issue_latency", "dq/detection_delay",
     "cur/order_state", "cand/feed_health", "cand/unmapped_entity", "cand/schedule_discrepancy",
     "cand/schedule_integrity", "cand/order_show", "cand/seat_double_sold", "cand/pickup_code",
+    "cur/order_outcome", "cand/order_not_issued", "cand/order_outcome_spike",
     "cand/validation_failed", "dq/issues", "dq/issue_events_rejected", "dq/notifications", "dq/complaint_links",
     "dq/metrics_daily", "dq/metrics_breakdown", "export/parquet",
 }

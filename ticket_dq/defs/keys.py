@@ -33,6 +33,7 @@ CUR_PARTNER = dg.AssetKey(["cur", "partner_schedule"])
 CUR_COMPETITOR = dg.AssetKey(["cur", "competitor_schedule"])
 CUR_CHANGE_LOG = dg.AssetKey(["cur", "change_log"])
 CUR_ORDER_STATE = dg.AssetKey(["cur", "order_state"])
+CUR_ORDER_OUTCOME = dg.AssetKey(["cur", "order_outcome"])
 
 VALIDATION_FAILED = cand("validation_failed")
 ISSUES = dg.AssetKey(["dq", "issues"])

@@ -10,7 +10,9 @@
   is), so nothing is derived from it: the issues of that source stand, and while the faulty delivery is
   the source's latest (or the source is late) their evidence carries ``feed_fault`` with the age of the
   data they rest on (``FEED_NOTE_SQL``). A pickup code whose order is unknown while the orders feed has
-  a FEED_PARTIAL / FEED_LATE is not an invalid code: SUPPRESSED (``SUPPRESSION_RULES``);
+  a FEED_PARTIAL / FEED_LATE is not an invalid code: SUPPRESSED (``SUPPRESSION_RULES``). Order-outcome
+  issues (ORDER_NOT_ISSUED, ORDER_OUTCOME_SPIKE) rest on the orders feed itself: a late orders feed, or a
+  broken orders file of the day concerned, suppresses them (``ORDERS_FEED_FAULT_SQL``);
 - lifecycle: detection status (OPEN / RESOLVED "no longer detected" / SUPPRESSED / reopened) merged with
   the handlers' status from ``lib.lifecycle.handler_states``.
 The SQL twins live in ``ticket_dq/lib/detection/sql/issues.sql``; the Python functions here are the
@@ -27,7 +29,8 @@ DEFAULT_TEAMS: dict[str, str] = {
     "SHOW_MISSING": "BD", "SHOW_EXTRA": "BD", "SHOW_TIME_MISMATCH": "BD", "SHOW_HALL_MISMATCH": "BD",
     "SHOW_FILM_MISMATCH": "BD", "SHOW_PRICE_MISMATCH": "BD", "SHOW_DUPLICATE": "RD", "HALL_OVERLAP": "BD",
     "ORDER_SHOW_CHANGED": "CS", "ORDER_SHOW_CANCELLED": "CS", "SEAT_DOUBLE_SOLD": "RD",
-    "PICKUP_CODE_DUPLICATE": "SALES", "PICKUP_CODE_INVALID": "SALES", "FEED_LATE": "OPS", "FEED_PARTIAL": "OPS",
+    "PICKUP_CODE_DUPLICATE": "SALES", "PICKUP_CODE_INVALID": "SALES", "ORDER_NOT_ISSUED": "CS",
+    "ORDER_OUTCOME_SPIKE": "RD", "FEED_LATE": "OPS", "FEED_PARTIAL": "OPS",
     "FEED_VOLUME_DROP": "OPS", "VALIDATION_FAILED": "RD", "UNMAPPED_ENTITY": "OPS",
 }
 # A show-level fault whose source is a platform is a crawler / platform-data matter.
@@ -35,6 +38,7 @@ PLATFORM_SHOW_TEAM = "OPS"
 SHOW_LEVEL = tuple(c for c in contract.ISSUE_CATEGORIES if c.startswith("SHOW_")) + ("HALL_OVERLAP",)
 CUSTOMER_FACING = ("ORDER_SHOW_CHANGED", "ORDER_SHOW_CANCELLED", "SEAT_DOUBLE_SOLD")
 BIG_MONEY_FEN = 100_000  # 1000 yuan at stake lifts severity one level
+SPIKE_BIG_ORDERS = 20  # a spike over this many orders is P1 even without a show time
 RESOLVED_REASON = "no longer detected"
 
 assert set(DEFAULT_TEAMS) == set(contract.ISSUE_CATEGORIES)
@@ -58,6 +62,10 @@ def severity(category: str, affected_orders: int | None, hours_to_show: float | 
         level = 0 if hours <= 3 else 1 if hours <= 24 else 2
     elif category.startswith("PICKUP_CODE_"):
         level = 1 if hours <= 6 else 2
+    elif category == "ORDER_NOT_ISSUED":
+        level = 0 if -3 <= hours <= 2 else 1 if 2 < hours <= 24 else 2
+    elif category == "ORDER_OUTCOME_SPIKE":
+        level = 1 if (orders >= SPIKE_BIG_ORDERS or hours <= 24) else 2
     elif category in SHOW_LEVEL:
         level = 1 if (orders > 0 and hours <= 24) else 2 if (orders > 0 or hours <= 24) else 3
     elif category == "FEED_LATE":
@@ -79,6 +87,10 @@ SEVERITY_SQL = f"""'P' || CAST(greatest(0, (CASE
     WHEN category IN {sql_list(CUSTOMER_FACING)} THEN CASE WHEN coalesce(hours_to_show, 1e9) <= 3 THEN 0
          WHEN coalesce(hours_to_show, 1e9) <= 24 THEN 1 ELSE 2 END
     WHEN category LIKE 'PICKUP\\_CODE\\_%' ESCAPE '\\' THEN CASE WHEN coalesce(hours_to_show, 1e9) <= 6 THEN 1 ELSE 2 END
+    WHEN category = 'ORDER_NOT_ISSUED' THEN CASE WHEN coalesce(hours_to_show, 1e9) BETWEEN -3 AND 2 THEN 0
+         WHEN coalesce(hours_to_show, 1e9) <= 24 AND coalesce(hours_to_show, 1e9) > 2 THEN 1 ELSE 2 END
+    WHEN category = 'ORDER_OUTCOME_SPIKE' THEN CASE WHEN coalesce(affected_orders, 0) >= {SPIKE_BIG_ORDERS}
+         OR coalesce(hours_to_show, 1e9) <= 24 THEN 1 ELSE 2 END
     WHEN category IN {sql_list(SHOW_LEVEL)} THEN CASE
          WHEN coalesce(affected_orders, 0) > 0 AND coalesce(hours_to_show, 1e9) <= 24 THEN 1
          WHEN coalesce(affected_orders, 0) > 0 OR coalesce(hours_to_show, 1e9) <= 24 THEN 2 ELSE 3 END
@@ -96,8 +108,7 @@ def team_sql(platforms_sql: str) -> str:
 
 # Inhibition by cause (docs/detection.md, "Inhibition by cause"). Each rule: the categories it may
 # suppress and a SQL expression over candidate ``d`` of TEMP det (issues.sql) giving the issue_id of the
-# feed fault ``f`` that made d's data untrustworthy, or NULL. A new rule (the order-outcome one:
-# ORDER_NOT_ISSUED / ORDER_OUTCOME_SPIKE by an orders-feed FEED_LATE / FEED_PARTIAL) is one more entry.
+# feed fault ``f`` that made d's data untrustworthy, or NULL. A new rule is one more entry.
 ORDERS_FEED_FAULTS = ("FEED_PARTIAL", "FEED_LATE")
 _ORDERS_FAULT = (f"f.category IN {sql_list(ORDERS_FEED_FAULTS)} AND json_extract_string(f.evidence, '$.feed') = 'orders'")
 UNKNOWN_ORDER_CODE_SQL = f"""(SELECT min(f.issue_id) FROM det f
@@ -108,8 +119,16 @@ UNKNOWN_ORDER_CODE_SQL = f"""(SELECT min(f.issue_id) FROM det f
            OR f.business_date BETWEEN coalesce(CAST(TRY_CAST(json_extract_string(d.evidence, '$.allocated_at')
                                                     AS TIMESTAMP) AS DATE), d.business_date) - 1
                                   AND d.business_date))"""
+# Order-outcome issues rest on the orders feed itself: a late orders feed, or a broken orders file of
+# the day the order was paid / the spike hour, suppresses them.
+ORDER_OUTCOME = ("ORDER_NOT_ISSUED", "ORDER_OUTCOME_SPIKE")
+ORDERS_FEED_FAULT_SQL = f"""(SELECT min(f.issue_id) FROM det f
+    WHERE {_ORDERS_FAULT}
+      AND (f.category = 'FEED_LATE'
+           OR f.business_date = CAST(TRY_CAST(json_extract_string(d.evidence, '$.event_at') AS TIMESTAMP) AS DATE)))"""
 SUPPRESSION_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("PICKUP_CODE_INVALID",), UNKNOWN_ORDER_CODE_SQL),
+    (ORDER_OUTCOME, ORDERS_FEED_FAULT_SQL),
 )
 
 

@@ -54,6 +54,9 @@ def mask_value(value: Any) -> Any:
 
 
 def _register(con: duckdb.DuckDBPyConnection) -> None:
+    # Look before creating: a failed create_function inside a transaction aborts that transaction.
+    if con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [SQL_FUNCTION]).fetchall()[0][0]:
+        return
     try:
         con.create_function(SQL_FUNCTION, mask_opt, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                             null_handling="special")

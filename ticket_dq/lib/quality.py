@@ -3,7 +3,9 @@ is scored"): per category and overall precision and recall, plus the naive order
 
 An emitted issue is a true positive when a ``kind=fault`` row has the same category and source and the
 same key for its granularity (show-level: cinema + start within +-5 min, HALL_OVERLAP either show;
-ORDER_SHOW_* / SEAT_DOUBLE_SOLD: order_id; PICKUP_CODE_*: pickup_code; FEED_* / VALIDATION_FAILED:
+ORDER_SHOW_* / SEAT_DOUBLE_SOLD / ORDER_NOT_ISSUED: order_id; ORDER_OUTCOME_SPIKE: rule and the hour of the
+business key within the fault's detail.hour_from .. hour_to (and the show, for a show-level fault);
+PICKUP_CODE_*: pickup_code; FEED_* / VALIDATION_FAILED:
 business_date (and rule when the fault has one); UNMAPPED_ENTITY: platform id in the business key).
 SUPPRESSED issues are not alerts and are not scored.
 """
@@ -24,7 +26,12 @@ _MATCH = """
  OR (f.category = 'HALL_OVERLAP' AND f.cinema_code = e.cinema_code
        AND (abs(date_diff('second', f.show_start_time, e.show_start_time)) <= 300
             OR abs(date_diff('second', f.other_start, e.show_start_time)) <= 300))
- OR (f.category IN ('ORDER_SHOW_CHANGED', 'ORDER_SHOW_CANCELLED', 'SEAT_DOUBLE_SOLD') AND f.order_id = e.order_id)
+ OR (f.category IN ('ORDER_SHOW_CHANGED', 'ORDER_SHOW_CANCELLED', 'SEAT_DOUBLE_SOLD', 'ORDER_NOT_ISSUED')
+       AND f.order_id = e.order_id)
+ OR (f.category = 'ORDER_OUTCOME_SPIKE' AND f.rule = e.rule
+       AND TRY_CAST(substr(e.business_key, 1, 16) AS TIMESTAMP) BETWEEN f.hour_from AND f.hour_to
+       AND (f.cinema_code IS NULL OR (f.cinema_code = e.cinema_code
+            AND abs(date_diff('second', f.show_start_time, e.show_start_time)) <= 300)))
  OR (f.category LIKE 'PICKUP\\_CODE\\_%' ESCAPE '\\' AND f.pickup_code = e.pickup_code)
  OR (f.category LIKE 'FEED\\_%' ESCAPE '\\' AND f.business_date = e.business_date)
  OR (f.category = 'VALIDATION_FAILED' AND f.business_date = e.business_date
@@ -46,7 +53,9 @@ def load_truth(con: duckdb.DuckDBPyConnection, faults_csv: str | Path) -> None:
                   nullif(order_id, '') AS order_id, nullif(pickup_code, '') AS pickup_code,
                   TRY_CAST(json_extract_string(detail, '$.overlaps_show_start') AS TIMESTAMP) AS other_start,
                   coalesce(json_extract_string(detail, '$.platform_cinema_id'),
-                           json_extract_string(detail, '$.platform_film_id')) AS entity_id
+                           json_extract_string(detail, '$.platform_film_id')) AS entity_id,
+                  TRY_CAST(json_extract_string(detail, '$.hour_from') AS TIMESTAMP) AS hour_from,
+                  TRY_CAST(json_extract_string(detail, '$.hour_to') AS TIMESTAMP) AS hour_to
            FROM truth_all WHERE kind = 'fault'""")
 
 

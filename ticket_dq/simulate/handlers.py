@@ -53,8 +53,14 @@ FROM i LEFT JOIN f
      ((starts_with(i.category, 'SHOW_') OR i.category = 'HALL_OVERLAP')
         AND f.cinema_code = i.cinema_code
         AND abs(epoch(try_cast(f.show_start_time AS TIMESTAMP)) - epoch(i.show_start_time)) <= 300)
-  OR (i.category IN ('ORDER_SHOW_CHANGED', 'ORDER_SHOW_CANCELLED', 'SEAT_DOUBLE_SOLD')
+  OR (i.category IN ('ORDER_SHOW_CHANGED', 'ORDER_SHOW_CANCELLED', 'SEAT_DOUBLE_SOLD', 'ORDER_NOT_ISSUED')
         AND f.order_id = i.order_id)
+  OR (i.category = 'ORDER_OUTCOME_SPIKE' AND f.rule = i.rule
+        AND try_cast(substr(i.business_key, 1, 16) AS TIMESTAMP)
+            BETWEEN try_cast(json_extract_string(f.detail, '$.hour_from') AS TIMESTAMP)
+                AND try_cast(json_extract_string(f.detail, '$.hour_to') AS TIMESTAMP)
+        AND (coalesce(f.cinema_code, '') = '' OR (f.cinema_code = i.cinema_code
+             AND abs(epoch(try_cast(f.show_start_time AS TIMESTAMP)) - epoch(i.show_start_time)) <= 300)))
   OR (starts_with(i.category, 'PICKUP_CODE_') AND f.pickup_code = i.pickup_code)
   OR (starts_with(i.category, 'FEED_') AND try_cast(f.business_date AS DATE) = i.business_date)
   OR (i.category = 'VALIDATION_FAILED' AND try_cast(f.business_date AS DATE) = i.business_date
@@ -74,7 +80,7 @@ def resolution_code(category: str, rng: random.Random) -> str:
         return "USER_REFUNDED"
     if category == "ORDER_SHOW_CHANGED":
         return rng.choice(("USER_NOTIFIED", "USER_NOTIFIED", "USER_REFUNDED"))
-    if category in ("SEAT_DOUBLE_SOLD", "PICKUP_CODE_DUPLICATE", "PICKUP_CODE_INVALID"):
+    if category in ("SEAT_DOUBLE_SOLD", "PICKUP_CODE_DUPLICATE", "PICKUP_CODE_INVALID", "ORDER_NOT_ISSUED"):
         return rng.choice(("USER_REFUNDED", "DATA_CORRECTED"))
     if category in ("VALIDATION_FAILED", "UNMAPPED_ENTITY"):
         return "DATA_CORRECTED"

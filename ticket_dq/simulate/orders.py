@@ -11,6 +11,7 @@ from ticket_dq.lib.contract import FEEDS
 from ticket_dq.simulate.config import (
     DAY, HOUR, MIN, NEVER, PARTNERS, CHANNELS, CHANNEL_W, CODE_CHANNELS, affine, mix64,
 )
+from ticket_dq.simulate import outcome_faults
 from ticket_dq.simulate.landing import Delivery
 
 
@@ -248,6 +249,8 @@ class OrdersAndCodes:
             pl.when(pl.col("ooo") & (pl.col("status") == "CREATED")).then(pl.col("delay") + 600)
             .otherwise("delay").alias("delay"))
         e = e.with_columns((pl.col("event_ts") + pl.col("delay")).alias("arrival"))
+        # order-outcome faults (outage, stuck orders, undelivered codes, moved shows): simulate/outcome_faults.py
+        e, self.outcome_faults = outcome_faults.inject_orders(of, e, self.truth, outcome_faults.Context.of(self))
         e = e.filter(pl.col("arrival") < self.now).select("oi", "event_ts", "status", "status_reason", "arrival")
         e = e.sort(["arrival", "oi", "event_ts"]).with_columns((pl.col("arrival") // HOUR).alias("hour"))
         strings = of.select("oi", "order_id", "partner_code", "partner_order_id", "channel_code", "user_id",
@@ -428,6 +431,7 @@ class OrdersAndCodes:
               codes.filter("refund").select(pl.all(), pl.max_horizontal("t_refund", pl.col("t_alloc") + 60).alias("ts"),
                                             pl.lit("REVOKED").alias("status"))]
         e = pl.concat(ev).filter(pl.col("ts") < cut).sort(["ts", "r", "status"])
+        e = outcome_faults.drop_code_deliveries(e, self.outcome_faults)
         out = e.select(self.ts_expr("ts").alias("allocation_ts"), "channel_partner", "channel_order_id", "order_id",
                        "cinema_code", "show_code", self.ts_expr("start_b").alias("show_start_time"), "pickup_code",
                        "verify_code", "seats", "ticket_count", "status", (pl.col("ts") // (4 * HOUR)).alias("bucket"))
@@ -506,6 +510,7 @@ class OrdersAndCodes:
             rows.append((int(t), of["order_id"][int(p)] if ho else "", of["cinema_code"][int(p)] if ho or ci < 4 else "",
                          cats[ci]))
             links.append("")
+        outcome_faults.add_complaints(rows, links, self.outcome_faults)
         order = sorted(range(len(rows)), key=lambda i: (rows[i][0], i))
         chans = ["APP", "HOTLINE", "12315", "SOCIAL"]
         recs = []

@@ -14,6 +14,7 @@ import pytest
 from ticket_dq import settings
 from ticket_dq.defs.compare import assets as compare
 from ticket_dq.defs.issues.assets import issues as issues_asset
+from ticket_dq.defs.outcomes import assets as outcomes
 from ticket_dq.defs.resources import build_resources
 from ticket_dq.lib import contract, ingest, quality, warehouse
 from ticket_dq.lib.detection import scripts
@@ -22,7 +23,8 @@ from ticket_dq.simulate import generate
 DETECTION_ASSETS = [compare.map_cinema, compare.map_film, compare.partner_schedule_current,
                     compare.competitor_schedule_current, compare.change_log, compare.order_state, compare.feed_health,
                     compare.unmapped_entity, compare.schedule_discrepancy, compare.schedule_integrity,
-                    compare.order_show, compare.seat_double_sold, compare.pickup_code, issues_asset]
+                    compare.order_show, compare.seat_double_sold, compare.pickup_code, outcomes.order_outcome,
+                    outcomes.order_not_issued, outcomes.order_outcome_spike, issues_asset]
 
 EMITTED = """SELECT category, rule, source, cinema_code, business_date, show_start_time, order_id, pickup_code,
                     business_key FROM dq.issues WHERE status <> 'SUPPRESSED'"""
@@ -57,7 +59,7 @@ def test_demo_detection_meets_precision_and_recall_targets_and_beats_naive_order
             assert row["faults"] == 0 or row["recall"] >= 0.95, row
         scored = {r["category"] for r in sc.rows if r["faults"]}
         assert {"SHOW_MISSING", "SHOW_TIME_MISMATCH", "ORDER_SHOW_CHANGED", "ORDER_SHOW_CANCELLED",
-                "SEAT_DOUBLE_SOLD", "FEED_VOLUME_DROP", "UNMAPPED_ENTITY"} <= scored
+                "SEAT_DOUBLE_SOLD", "FEED_VOLUME_DROP", "UNMAPPED_ENTITY", "ORDER_NOT_ISSUED", "ORDER_OUTCOME_SPIKE"} <= scored
 
         ours = {r["category"]: r for r in sc.rows}
         our_false = sum(ours[c]["emitted"] - ours[c]["tp_emitted"] for c in ("ORDER_SHOW_CHANGED", "ORDER_SHOW_CANCELLED"))

@@ -37,8 +37,10 @@ def sim(tmp_path_factory):
             SELECT fault_id, category, rule, 'P2', 'BD', 'OPEN', nullif(source, ''), nullif(cinema_code, ''),
                    try_cast(business_date AS DATE), try_cast(show_start_time AS TIMESTAMP),
                    nullif(order_id, ''), nullif(pickup_code, ''),
-                   concat_ws('|', rule, json_extract_string(detail, '$.platform_cinema_id'),
-                             json_extract_string(detail, '$.platform_film_id')),
+                   CASE WHEN category = 'ORDER_OUTCOME_SPIKE'  -- its business key starts with the hour
+                        THEN substr(json_extract_string(detail, '$.hour_from'), 1, 16) || '|' || rule
+                        ELSE concat_ws('|', rule, json_extract_string(detail, '$.platform_cinema_id'),
+                                       json_extract_string(detail, '$.platform_film_id')) END,
                    TIMESTAMP '2026-03-08 00:00:00', TIMESTAMP '2026-03-08 00:00:00'
             FROM read_csv(?, header = true, all_varchar = true) WHERE kind = 'fault'
             """, [str(landing / "_truth" / "faults.csv")])

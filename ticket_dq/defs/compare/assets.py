@@ -140,9 +140,9 @@ def _candidate_asset(name: str, deps: list, doc: str, automation: dg.AutomationC
 
 
 feed_health = _candidate_asset(
-    "feed_health", [keys.raw("partner_schedule"), keys.raw("competitor_schedule")],
+    "feed_health", [keys.raw("partner_schedule"), keys.raw("competitor_schedule"), keys.raw("orders")],
     "Feed health candidates per source and business date: FEED_LATE (no delivery within the SLA before "
-    "now: partners 90 min, platforms 180 min), FEED_PARTIAL (rejected deliveries in the ledger), "
+    "now: partners 90 min, platforms 180 min, orders 90 min), FEED_PARTIAL (rejected deliveries in the ledger), "
     "FEED_VOLUME_DROP (a partner snapshot below half its recent baseline). Also runs on a schedule: "
     "a silent partner sends nothing to trigger it.",
     # Reads the ledger and row counts, not keys: a failed key check must not silence feed health.

@@ -18,7 +18,7 @@ from datetime import datetime
 import duckdb
 
 from ticket_dq.lib import warehouse
-from ticket_dq.lib.detection import incremental, scripts, tolerances
+from ticket_dq.lib.detection import incremental, outcome_rules, scripts, tolerances
 from ticket_dq.lib.detection.incremental import Incremental
 from ticket_dq.lib.pause_points import pause_point
 
@@ -27,6 +27,8 @@ from ticket_dq.lib.pause_points import pause_point
 class Comparison:
     name: str  # cand.<name>, computed by sql/<name>.sql
     incremental: Incremental | None = None
+    # other candidate tables the script reads (created empty if missing, so a first run can join them)
+    reads: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -46,6 +48,11 @@ COMPARISONS: dict[str, Comparison] = {c.name: c for c in (
                                          read_whole=("cur.order_state", "ref.films"))),
     Comparison("seat_double_sold"),
     Comparison("pickup_code"),
+    # order outcomes (sql/order_outcome.sql keeps cur.order_outcome, incremental on new orders files)
+    Comparison("order_not_issued"),
+    # a spike's show is looked up in the schedule comparisons for a schedule issue of the same show
+    Comparison("order_outcome_spike",
+               reads=("cand.schedule_discrepancy", "cand.schedule_integrity", "cand.order_show")),
 )}
 
 
@@ -76,14 +83,17 @@ def write_candidates(con: duckdb.DuckDBPyConnection, table: str, *sources: str) 
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, name: str, now: datetime,
-             tol: tolerances.Tolerances | None = None) -> tuple[int, incremental.Scope | None]:
+             tol: tolerances.Tolerances | None = None, rules: outcome_rules.OutcomeRules | None = None
+             ) -> tuple[int, incremental.Scope | None]:
     """Run comparison ``name`` into ``cand.<name>``: script, candidates and incremental state commit
     together or not at all. Returns the table's rows and, for an incremental one, its scope."""
     comp = COMPARISONS[name]
-    params = tolerances.params(now, tol)
+    params = tolerances.params(now, tol, rules)
     scripts.prepare(con)
     with warehouse.transaction(con):
         ensure_candidate_table(con, comp.table)
+        for table in comp.reads:
+            con.execute(warehouse.candidate_table_ddl(table))
         scope = None
         if comp.incremental:
             scope = incremental.decide(con, comp.table, comp.incremental, params)

@@ -1,5 +1,5 @@
 """The knobs of the detection rules, overridable through the environment, and the parameters every
-detection script is given (``$now`` and one ``$name`` per knob)."""
+detection script is given (``$now`` and one ``$name`` per knob, the order-outcome rules included)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from ticket_dq import settings
+from ticket_dq.lib.detection import outcome_rules
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Tolerances:
     baseline_n: int = 24  # snapshots the baseline (median rows) looks back over
     partner_sla_min: int = 90  # partner silent longer than this is late (CONTRACT.md)
     platform_sla_min: int = 180  # platforms crawl every ~2 h
+    orders_sla_min: int = 90  # order events come in hourly files; order-outcome issues wait for them
 
     @classmethod
     def from_env(cls) -> "Tolerances":
@@ -33,7 +35,9 @@ class Tolerances:
         return cls(**kw)
 
 
-def params(now: datetime, tol: Tolerances | None = None) -> dict:
-    """What a detection script may bind: ``$now`` (the rules' clock) and every tolerance."""
+def params(now: datetime, tol: Tolerances | None = None,
+           rules: outcome_rules.OutcomeRules | None = None) -> dict:
+    """What a detection script may bind: ``$now`` (the rules' clock), every tolerance and every
+    order-outcome rule (``outcome_rules.params``)."""
     tol = tol or Tolerances.from_env()
-    return {"now": now, **asdict(tol)}
+    return {"now": now, **asdict(tol), **outcome_rules.params(rules)}

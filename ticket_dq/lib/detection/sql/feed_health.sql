@@ -10,11 +10,11 @@
 CREATE OR REPLACE TEMP TABLE candidates_new AS
 WITH last AS (
   SELECT feed, source, max(coalesce(snapshot_ts, ingested_at)) AS last_ts, count(*) AS files
-  FROM meta.ingested_files WHERE feed IN ('partner_schedule', 'competitor_schedule') GROUP BY ALL
+  FROM meta.ingested_files WHERE feed IN ('partner_schedule', 'competitor_schedule', 'orders') GROUP BY ALL
 ), late AS (
   SELECT * FROM last
-  WHERE last_ts < CAST($now AS TIMESTAMP) - to_minutes(CASE WHEN feed = 'partner_schedule'
-                                                  THEN $partner_sla_min ELSE $platform_sla_min END)
+  WHERE last_ts < CAST($now AS TIMESTAMP) - to_minutes(CASE feed WHEN 'partner_schedule' THEN $partner_sla_min
+                                                  WHEN 'orders' THEN $orders_sla_min ELSE $platform_sla_min END)
 ), partial AS (
   SELECT feed, source, folder_date, list(file ORDER BY file) AS files, list(reason ORDER BY file) AS reasons,
          sum(rows_manifest) AS rows_manifest, max(snapshot_ts) AS last_ts
