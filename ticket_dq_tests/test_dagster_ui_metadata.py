@@ -19,7 +19,8 @@ from ticket_dq.defs.issues.checks import ISSUES_CONTRACT_VALID, issues_contract
 from ticket_dq.defs.resources import build_resources
 from ticket_dq.definitions import defs as build_defs
 from ticket_dq.lib import clock, warehouse
-from ticket_dq_tests.metadata_text import rows, text
+from ticket_dq_tests.browser import chromium, dagster_webserver
+from ticket_dq_tests.metadata_text import rows
 from ticket_dq_tests.realtime import scenario
 
 AT = "2026-05-01 09:00:00"
@@ -37,7 +38,8 @@ def world(isolated_env, monkeypatch):
     at = clock.parse_instant(AT)
     scenario.base(isolated_env["landing"], scenario.shows(at), at)
     monkeypatch.setenv("TICKET_DQ_NOW", NOW)
-    defs, instance = build_defs(), dg.DagsterInstance.ephemeral()
+    # The instance under DAGSTER_HOME (a temp dir): the browser test shows its runs in a real webserver.
+    defs, instance = build_defs(), dg.DagsterInstance.get()
     first = _run_all(defs, instance)
     return {**isolated_env, "defs": defs, "instance": instance, "first": first}
 
@@ -121,7 +123,7 @@ def test_the_real_issues_table_passes_its_contract_and_is_exported(world):
     assert keys.EXPORT_PARQUET in {e.asset_key for e in world["first"].get_asset_materialization_events()}
 
 
-def _broken_issues_run():
+def _broken_issues_run(instance):
     """dq/issues as a step that breaks the contract on purpose, its real check, and the real export."""
     @dg.asset(key=keys.ISSUES)
     def broken_issues() -> None:
@@ -134,13 +136,14 @@ def _broken_issues_run():
                 con.execute(f"INSERT INTO dq.issues (issue_id, category, rule, severity, team, status, source, "
                             f"reason, evidence, first_detected_at, last_detected_at) VALUES ({values})")
 
-    return dg.materialize([broken_issues, issues_contract, parquet], resources=build_resources(), raise_on_error=False)
+    return dg.materialize([broken_issues, issues_contract, parquet], resources=build_resources(), instance=instance,
+                          raise_on_error=False)
 
 
 def test_a_broken_issues_table_fails_the_blocking_check_and_never_reaches_the_export(world):
     export_file = settings.export_dir() / "issues.parquet"
     before = export_file.read_bytes()
-    result = _broken_issues_run()
+    result = _broken_issues_run(world["instance"])
     check = _check_evaluations(result)[ISSUES_CONTRACT_VALID]
     assert check.passed is False and check.severity == dg.AssetCheckSeverity.ERROR
     assert check.description.startswith("FAILED 3 contract rule(s) of dq.issues: category in value set: 1 (e.g. "
@@ -150,3 +153,33 @@ def test_a_broken_issues_table_fails_the_blocking_check_and_never_reaches_the_ex
         "category in value set", "status in value set", "no unmasked mobile number"}
     assert keys.EXPORT_PARQUET not in {e.asset_key for e in result.get_asset_materialization_events()}
     assert export_file.read_bytes() == before  # BI tools still read the last good export
+
+
+def test_the_dagster_ui_shows_an_assets_column_schema_and_the_failing_output_check(world, tmp_path):
+    _broken_issues_run(world["instance"])
+    env = {"TICKET_DQ_LANDING": str(world["landing"]), "TICKET_DQ_WAREHOUSE": str(world["warehouse"]),
+           "TICKET_DQ_OUTBOX": str(world["tmp"] / "outbox"), "DAGSTER_HOME": str(world["tmp"] / "dagster_home"),
+           "TICKET_DQ_NOW": NOW}
+    with dagster_webserver(env, tmp_path / "webserver.log") as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.add_locator_handler(page.get_by_text("Join the Dagster community"),
+                                 lambda: page.get_by_role("button", name="Skip").click())
+        page.goto(f"{url}/assets/raw/partner_schedule")
+        page.get_by_text("partner_update_time", exact=True).first.wait_for(timeout=60_000)
+        body = page.inner_text("body")
+        page.screenshot(path=str(tmp_path / "raw_partner_schedule.png"), full_page=True)
+        with duckdb.connect(str(world["warehouse"]), read_only=True) as con:
+            columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                                 "table_schema = 'raw' AND table_name = 'partner_schedule'").fetchall()]
+        assert all(c in body for c in columns), [c for c in columns if c not in body]
+        assert "TIMESTAMP" in body and "nothing new since" not in body  # the first run ingested the snapshot
+
+        page.goto(f"{url}/assets/dq/issues?view=checks&checkDetail={ISSUES_CONTRACT_VALID}")
+        page.get_by_text("FAILED 3 contract rule(s) of dq.issues", exact=False).first.wait_for(timeout=60_000)
+        body = page.inner_text("body")
+        page.screenshot(path=str(tmp_path / "dq_issues_contract_check.png"), full_page=True)
+        assert re.search(r"Evaluation result\s+Failed", body), body[:2000]
+        assert "This is a blocking asset check." in body
+        # The violations table is inline: no "[Show Markdown]" to click.
+        assert "no unmasked mobile number" in body and "SHOW_GONE" in body and "[Show Markdown]" not in body
+        assert "13812345678" not in body

@@ -52,6 +52,8 @@ def test_duplicate_keys_fail_the_blocking_error_check_and_downstream_does_not_ru
     assert keys.passed is False and keys.severity == dg.AssetCheckSeverity.ERROR
     assert keys.metadata["unexpected_counts"].value["partner_schedule_key_unique"] == 2
     assert "partner_schedule_key_unique" in text(keys.metadata["failing_expectations"])
+    # The description leads with what failed, then the pass count.
+    assert keys.description.startswith("FAILED partner_schedule_key_unique (2 rows)")
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert RAW_PS in materialized
     assert dg.AssetKey("schedule_comparison") not in materialized
@@ -121,12 +123,15 @@ def test_a_run_with_no_new_rows_restates_the_latest_failures_instead_of_a_vacuou
     evals = _evaluations(again)
     rules, keys = evals[PARTNER_SCHEDULE_RULES_VALID], evals[PARTNER_SCHEDULE_KEYS_VALID]
     assert rules.passed is False and rules.severity == dg.AssetCheckSeverity.WARN
-    assert rules.description.startswith("no new rows; latest validation")
+    # What failed first, then where it was found; a passing restatement says "no new rows" first.
+    assert rules.description.startswith("FAILED sale_gt_list (1 rows) in the latest validation (run ")
+    assert rules.description.endswith("7/8 expectations passed; no new rows since")
     assert rules.metadata["unexpected_counts"].value["sale_gt_list"] == 1
     assert "sale_gt_list" in text(rules.metadata["failing_expectations"])
     assert "show_code=S2" in text(rules.metadata["failing_expectations"])  # sample keys, as stored
     assert rules.metadata["restated_from_run"].value != again.run_id
     assert keys.passed is True and keys.metadata["new_rows"].value == 0
+    assert keys.description.startswith("no new rows; latest validation (run ")
     with wh.connect(settings.warehouse_path()) as con:  # nothing re-stored: history holds real validations only
         runs = con.execute("SELECT count(DISTINCT run_id) FROM dq.validation_results").fetchone()[0]
     assert runs == 1

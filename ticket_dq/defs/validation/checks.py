@@ -121,9 +121,10 @@ def _restated(outcome: SuiteOutcome, latest: dict, severity: str, check_name: st
     return dg.AssetCheckResult(
         check_name=check_name, asset_key=asset_key(outcome.table), passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if severity == ERROR else dg.AssetCheckSeverity.WARN,
-        description=((f"{_what_failed([(r[0], r[3]) for r in failed])} in the latest validation. " if failed else "")
-                     + f"no new rows; latest validation (run {latest['run_id'][:8]}, {latest['validated_at']}): "
-                     f"{len(rows) - len(failed)}/{len(rows)} expectations passed"),
+        description=(f"{_what_failed([(r[0], r[3]) for r in failed]) + ' in the ' if failed else 'no new rows; '}"
+                     f"latest validation (run {latest['run_id'][:8]}, {latest['validated_at']}): "
+                     f"{len(rows) - len(failed)}/{len(rows)} expectations passed"
+                     f"{'; no new rows since' if failed else ''}"),
         metadata={
             "new_rows": dg.MetadataValue.int(0),
             "restated_from_run": dg.MetadataValue.text(latest["run_id"]),
