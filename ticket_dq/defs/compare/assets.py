@@ -32,11 +32,11 @@ def _counts_by(con, table: str, column: str) -> dict:
 
 # ---- entity maps ------------------------------------------------------------------------------------------
 
-@dg.asset(key=keys.MAP_CINEMA, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.MAP_CINEMA), automation_condition=EAGER,
-          deps=[keys.raw("competitor_schedule"), keys.ref("cinemas"), keys.ref("cinema_aliases")])
+@dg.asset(key=keys.MAP_CINEMA, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.MAP_CINEMA),
+          automation_condition=EAGER, deps=[keys.raw("competitor_schedule"), keys.ref("cinemas"), keys.ref("cinema_aliases")])
 def map_cinema(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Mapping table `map.cinema`: every platform cinema seen in the crawls mapped to its national cinema_code: via the alias table,
-    else by normalised name within the same city with a confidence (Jaro-Winkler) and a threshold.
+    """Mapping table `map.cinema`: every platform cinema seen in the crawls mapped to its national cinema_code: via the
+    alias table, else by normalised name within the same city with a confidence (Jaro-Winkler) and a threshold.
     ``method`` = alias | name | unmatched; unmatched cinemas become UNMAPPED_ENTITY candidates."""
     with warehouse.get_connection() as con:
         scripts.run(con, "map_cinema", now=settings.now())
@@ -44,11 +44,11 @@ def map_cinema(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={**table, "by_method": dg.MetadataValue.json(by)})
 
 
-@dg.asset(key=keys.MAP_FILM, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.MAP_FILM), automation_condition=EAGER,
-          deps=[keys.raw("competitor_schedule"), keys.ref("films")])
+@dg.asset(key=keys.MAP_FILM, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.MAP_FILM),
+          automation_condition=EAGER, deps=[keys.raw("competitor_schedule"), keys.ref("films")])
 def map_film(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Mapping table `map.film`: every platform film (id, name, version text) mapped to the national film_code by normalised name
-    (full/half width, （数字）, 3D/IMAX words, colons removed) and projection version."""
+    """Mapping table `map.film`: every platform film (id, name, version text) mapped to the national film_code by
+    normalised name (full/half width, （数字）, 3D/IMAX words, colons removed) and projection version."""
     with warehouse.get_connection() as con:
         scripts.run(con, "map_film", now=settings.now())
         by, table = _counts_by(con, "map.film", "method"), table_metadata(con, keys.MAP_FILM)
@@ -57,12 +57,13 @@ def map_film(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 # ---- current schedules ------------------------------------------------------------------------------------
 
-@dg.asset(key=keys.CUR_PARTNER, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_PARTNER), automation_condition=EAGER,
-          deps=[keys.raw("partner_schedule"), keys.ref("films")])
+@dg.asset(key=keys.CUR_PARTNER, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_PARTNER),
+          automation_condition=EAGER, deps=[keys.raw("partner_schedule"), keys.ref("films")])
 def partner_schedule_current(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Current layer, table `cur.partner_schedule` (from `raw/partner_schedule`): each partner's current schedule: its latest COMPLETE snapshot (a snapshot far below the partner's
-    recent row baseline is a volume drop and is not used), halls and films normalised for matching.
-    Incremental: only partners with a new chosen snapshot are rewritten."""
+    """Current layer, table `cur.partner_schedule` (from `raw/partner_schedule`): each partner's current schedule: its
+    latest COMPLETE snapshot (a snapshot far below the partner's recent row baseline is a volume drop and is not
+    used), halls and films normalised for matching. Incremental: only partners with a new chosen snapshot are
+    rewritten."""
     with warehouse.get_connection() as con:
         scripts.run(con, "partner_current", now=settings.now())
         changed = [r[0] for r in con.execute("SELECT source FROM partner_changed ORDER BY 1").fetchall()]
@@ -76,11 +77,12 @@ def partner_schedule_current(warehouse: WarehouseResource) -> dg.MaterializeResu
         "current_snapshots": inline_table(("partner", "snapshot", "file"), cur)})
 
 
-@dg.asset(key=keys.CUR_COMPETITOR, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_COMPETITOR), automation_condition=EAGER,
-          deps=[keys.raw("competitor_schedule"), keys.MAP_CINEMA, keys.MAP_FILM])
+@dg.asset(key=keys.CUR_COMPETITOR, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_COMPETITOR),
+          automation_condition=EAGER, deps=[keys.raw("competitor_schedule"), keys.MAP_CINEMA, keys.MAP_FILM])
 def competitor_schedule_current(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Current layer, table `cur.competitor_schedule` (from `raw/competitor_schedule`): each platform's latest crawl with cinemas and films mapped to national codes and halls/films
-    normalised. Incremental: only platforms with a new crawl are rewritten."""
+    """Current layer, table `cur.competitor_schedule` (from `raw/competitor_schedule`): each platform's latest crawl
+    with cinemas and films mapped to national codes and halls/films normalised. Incremental: only platforms with a
+    new crawl are rewritten."""
     with warehouse.get_connection() as con:
         scripts.run(con, "competitor_current", now=settings.now())
         changed = [r[0] for r in con.execute("SELECT source FROM competitor_changed ORDER BY 1").fetchall()]
@@ -94,12 +96,12 @@ def competitor_schedule_current(warehouse: WarehouseResource) -> dg.MaterializeR
                                           "rows_of_unmapped_cinemas": unmapped})
 
 
-@dg.asset(key=keys.CUR_CHANGE_LOG, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_CHANGE_LOG), automation_condition=EAGER,
-          deps=[keys.raw("partner_schedule"), keys.CUR_PARTNER])
+@dg.asset(key=keys.CUR_CHANGE_LOG, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_CHANGE_LOG),
+          automation_condition=EAGER, deps=[keys.raw("partner_schedule"), keys.CUR_PARTNER])
 def change_log(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Current layer, table `cur.change_log`: show-level changes between consecutive complete snapshots of each partner (ADDED, REMOVED, TIME,
-    HALL, FILM, PRICE, STATUS with old and new values); a re-issued show code for the same show (cinema,
-    hall, film, start) is logged as REISSUED, not as a removal plus an addition. Appends only snapshot
+    """Current layer, table `cur.change_log`: show-level changes between consecutive complete snapshots of each partner
+    (ADDED, REMOVED, TIME, HALL, FILM, PRICE, STATUS with old and new values); a re-issued show code for the same
+    show (cinema, hall, film, start) is logged as REISSUED, not as a removal plus an addition. Appends only snapshot
     pairs not logged yet."""
     with warehouse.get_connection() as con:
         scripts.run(con, "change_log", now=settings.now())
@@ -107,11 +109,12 @@ def change_log(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={**table, "by_change": dg.MetadataValue.json(by)})
 
 
-@dg.asset(key=keys.CUR_ORDER_STATE, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_ORDER_STATE), automation_condition=EAGER,
-          deps=[keys.raw("orders")])
+@dg.asset(key=keys.CUR_ORDER_STATE, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_ORDER_STATE),
+          automation_condition=EAGER, deps=[keys.raw("orders")])
 def order_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Current layer, table `cur.order_state` (from `raw/orders`): each order's current state: the fields of its latest event by event_ts (late and out-of-order
-    events land in their place). Computed once per orders delivery, shared by every order comparison."""
+    """Current layer, table `cur.order_state` (from `raw/orders`): each order's current state: the fields of its latest
+    event by event_ts (late and out-of-order events land in their place). Computed once per orders delivery, shared
+    by every order comparison."""
     with warehouse.get_connection() as con:
         scripts.run(con, "order_state", now=settings.now())
         by, table = _counts_by(con, "cur.order_state", "status"), table_metadata(con, keys.CUR_ORDER_STATE)

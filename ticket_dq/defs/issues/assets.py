@@ -32,7 +32,8 @@ from ticket_dq.lib.detection.issue_table import build_issues
 )
 def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Output table `dq.issues`, one row per data-quality issue (CONTRACT.md section 4): the union of
-    every cand.* candidate table, identified by hash(category, source, business_key) so the same fault keeps its issue_id across runs.
+    every cand.* candidate table, identified by hash(category, source, business_key) so the same fault
+    keeps its issue_id across runs.
     Re-detection updates last_detected_at; an issue no longer detected is RESOLVED ("no longer detected");
     one that comes back reopens. FEED_PARTIAL / FEED_VOLUME_DROP of a source and date suppress that
     source/date's show-level issues (SUPPRESSED, suppressed_by). Severity from impact, team from the
@@ -72,11 +73,11 @@ def issues(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     **layer(keys.ISSUE_EVENTS_REJECTED),
 )
 def issue_events_rejected(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Output table `dq.issue_events_rejected`: handler events (raw.issue_events, from the feed or the triage CLI) that the lifecycle replay
-    refused, with the reason: duplicates, unknown statuses, missing fields, illegal transitions such as
-    FALSE_POSITIVE -> RESOLVED. Rejected events change no status; this table is their audit trail, so a
-    handler whose click 'did nothing' can see why. Replaced in full on each run (the replay is cheap:
-    300k events in ~1.6 s)."""
+    """Output table `dq.issue_events_rejected`: handler events (raw.issue_events, from the feed or the triage CLI) that
+    the lifecycle replay refused, with the reason: duplicates, unknown statuses, missing fields, illegal transitions
+    such as FALSE_POSITIVE -> RESOLVED. Rejected events change no status; this table is their audit trail, so a
+    handler whose click 'did nothing' can see why. Replaced in full on each run (the replay is cheap: 300k events in
+    ~1.6 s)."""
     with warehouse.get_connection() as con:
         r = lifecycle.save_rejected_events(con)
         table = table_metadata(con, keys.ISSUE_EVENTS_REJECTED)

@@ -44,10 +44,10 @@ class MetricsConfig(dg.Config):
     **layer(COMPLAINT_LINKS),
 )
 def complaint_links(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Output table `dq.complaint_links`: one row per data-related complaint (raw.complaints, first seven categories): the issue it
-    reports (by order id, the order's pickup code, the order's show, else cinema + time + category
-    map), with method and confidence, and whether it is a miss (`complaint_only`: no covering issue was
-    detected before the complaint was made). Unlinked complaints keep a row with method NONE."""
+    """Output table `dq.complaint_links`: one row per data-related complaint (raw.complaints, first seven categories):
+    the issue it reports (by order id, the order's pickup code, the order's show, else cinema + time + category
+    map), with method and confidence, and whether it is a miss (`complaint_only`: no covering issue was detected
+    before the complaint was made). Unlinked complaints keep a row with method NONE."""
     with warehouse.get_connection() as con:
         counts = complaints.link_complaints(con, settings.now())
         table = table_metadata(con, COMPLAINT_LINKS)
@@ -70,10 +70,10 @@ def complaint_links(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 )
 def metrics_daily(context: dg.AssetExecutionContext, config: MetricsConfig,
                   warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Output table `dq.metrics_daily`: one row per day: alerts first detected that day and their review outcome (confirmed, false
-    positive, pending, resolved), misses found by complaints created that day, accuracy, recall,
-    closed-loop rate, Q = 0.3a + 0.3r + 0.4c, and the data-related complaint ratio. Recomputes only
-    the days in the run config (or touched by the given ingest runs); all days without config."""
+    """Output table `dq.metrics_daily`: one row per day: alerts first detected that day and their review outcome
+    (confirmed, false positive, pending, resolved), misses found by complaints created that day, accuracy, recall,
+    closed-loop rate, Q = 0.3a + 0.3r + 0.4c, and the data-related complaint ratio. Recomputes only the days in the
+    run config (or touched by the given ingest runs); all days without config."""
     with warehouse.get_connection() as con:
         days = metrics.compute_daily(con, settings.now(), config.days, config.ingest_run_ids)
         rows = metrics.daily_rows(con)
@@ -99,9 +99,9 @@ def metrics_daily(context: dg.AssetExecutionContext, config: MetricsConfig,
 )
 def metrics_breakdown(context: dg.AssetExecutionContext, config: MetricsConfig,
                       warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Output table `dq.metrics_breakdown`: the counts and rates of dq.metrics_daily per day and per value of one dimension (issue
-    category, source, team). Complaints are attributed through their link (else the mapped category /
-    the order's partner / UNKNOWN); complaints_total is NULL here (only data complaints attribute)."""
+    """Output table `dq.metrics_breakdown`: the counts and rates of dq.metrics_daily per day and per value of one
+    dimension (issue category, source, team). Complaints are attributed through their link (else the mapped category
+    / the order's partner / UNKNOWN); complaints_total is NULL here (only data complaints attribute)."""
     with warehouse.get_connection() as con:
         days = metrics.compute_breakdown(con, settings.now(), config.days, config.ingest_run_ids)
         table = table_metadata(con, METRICS_BREAKDOWN)

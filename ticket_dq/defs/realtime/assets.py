@@ -17,9 +17,9 @@ LATENCY_ASSETS = (ISSUE_LATENCY, DETECTION_DELAY)
 @dg.asset(key=ISSUE_LATENCY, group_name="metrics", pool=DUCKDB_POOL, **layer(ISSUE_LATENCY),
           deps=[dg.AssetKey(["dq", "issues"]), dg.AssetKey(["dq", "notifications"])])
 def issue_latency(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Output table `dq.issue_latency`: one row per issue (not SUPPRESSED): when its first evidence landed (the delivery time of the
-    earliest file of its source in the ingestion wave that led to its first detection), when it was
-    first detected, when it was first notified, and the delays between them in seconds."""
+    """Output table `dq.issue_latency`: one row per issue (not SUPPRESSED): when its first evidence landed (the
+    delivery time of the earliest file of its source in the ingestion wave that led to its first detection), when it
+    was first detected, when it was first notified, and the delays between them in seconds."""
     with warehouse.get_connection() as con:
         latency.build_issue_latency(con)
         table = table_metadata(con, ISSUE_LATENCY)
@@ -29,8 +29,8 @@ def issue_latency(warehouse: WarehouseResource) -> dg.MaterializeResult:
 @dg.asset(key=DETECTION_DELAY, group_name="metrics", pool=DUCKDB_POOL, **layer(DETECTION_DELAY),
           deps=[ISSUE_LATENCY])
 def detection_delay(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Output table `dq.detection_delay`: per day of first detection and issue category (and '*' for all): issues, notified, and p50 / p95
-    of evidence -> detected, detected -> notified and evidence -> notified, in seconds."""
+    """Output table `dq.detection_delay`: per day of first detection and issue category (and '*' for all): issues,
+    notified, and p50 / p95 of evidence -> detected, detected -> notified and evidence -> notified, in seconds."""
     with warehouse.get_connection() as con:
         latency.build_detection_delay(con)
         rows = latency.delay_rows(con)

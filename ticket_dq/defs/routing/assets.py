@@ -33,12 +33,12 @@ def _messages(msgs: list[dict], limit: int = 30) -> dg.MetadataValue:
 )
 def notifications(context: dg.AssetExecutionContext, config: DispatchConfig,
                   warehouse: WarehouseResource, notifier: NotifierResource) -> dg.MaterializeResult:
-    """Output table `dq.notifications`: every notification sent or attempted about a data-quality issue: one row per (issue, channel,
-    recipient, occurrence), written BEFORE the send (the outbox), then updated with the outcome
-    (PENDING / RETRY / SENT / FAILED, attempts, sent_at, error). Each run routes the open issues of
-    dq.issues through routes.yaml (new issues, repeat_interval repeats, P0/P1 escalations past the team
-    ack SLA), then sends every due group as one digest per team + channel + recipient through the
-    enabled channels (file always; SMTP / webhook when configured in the environment)."""
+    """Output table `dq.notifications`: every notification sent or attempted about a data-quality issue: one row per
+    (issue, channel, recipient, occurrence), written BEFORE the send (the outbox), then updated with the outcome
+    (PENDING / RETRY / SENT / FAILED, attempts, sent_at, error). Each run routes the open issues of dq.issues
+    through routes.yaml (new issues, repeat_interval repeats, P0/P1 escalations past the team ack SLA), then sends
+    every due group as one digest per team + channel + recipient through the enabled channels (file always; SMTP /
+    webhook when configured in the environment)."""
     cfg = routing.load(settings.routes_path())
     chans = notifier.channels()
     now = settings.now()

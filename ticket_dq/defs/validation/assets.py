@@ -25,10 +25,10 @@ CANDIDATE_RULES = sorted({r.name for s in SUITES.values() for r in s.rules if r.
     automation_condition=realtime.eager(),
 )
 def validation_failed(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Issue candidates, table `cand.validation_failed`: failed expectations as VALIDATION_FAILED issue candidates: one row per source x rule x
-    business (feed) date, summed over every validated file, with counts and sample keys in
-    ``evidence``; quarantined rows of raw.quarantine become rule ``row_parse``. The issues asset
-    unions this table with the other cand.* tables."""
+    """Issue candidates, table `cand.validation_failed`: failed expectations as VALIDATION_FAILED issue candidates: one
+    row per source x rule x business (feed) date, summed over every validated file, with counts and sample keys in
+    ``evidence``; quarantined rows of raw.quarantine become rule ``row_parse``. The issues asset unions this table
+    with the other cand.* tables."""
     with warehouse.get_connection() as con:
         candidates.build(con, CANDIDATE_RULES)
         table = table_metadata(con, keys.VALIDATION_FAILED)
