@@ -11,6 +11,7 @@ from ticket_dq.defs.issues.assets import issue_events_rejected
 from ticket_dq.defs.issues.assets import issues as issues_asset
 from ticket_dq.defs.resources import build_resources
 from ticket_dq.lib import issues, warehouse
+from ticket_dq_tests.metadata_text import text
 
 T0 = "2026-03-09 20:00:00"
 T1 = "2026-03-09 21:00:00"
@@ -93,12 +94,12 @@ def test_handler_events_override_detection_status(monkeypatch):
     assert rows[ghost_id]["detection_status"] == "OPEN"  # detection still sees it; the handler's verdict stands
 
 
-def test_issues_materialization_reports_counts_as_markdown(monkeypatch):
+def test_issues_materialization_reports_counts_as_inline_tables(monkeypatch):
     _write_candidates(EXTRA_FH, ORDER_MTX, ORDERS_REJECTED, CODE_UNKNOWN)
     result = _run(monkeypatch, T0)
     meta = result.asset_materializations_for_node("dq__issues")[0].metadata
     assert meta["new_this_run"].value == 4
-    assert "SUPPRESSED" in meta["by_status"].value and "ORDER_SHOW_CHANGED" in meta["by_category_status"].value
+    assert "SUPPRESSED" in text(meta["by_status"]) and "ORDER_SHOW_CHANGED" in text(meta["by_category_status"])
 
 
 def test_refused_handler_events_are_kept_with_the_reason(monkeypatch):
@@ -122,7 +123,7 @@ def test_refused_handler_events_are_kept_with_the_reason(monkeypatch):
     assert rows[0][2].startswith("cannot go FALSE_POSITIVE -> RESOLVED")
     meta = result.asset_materializations_for_node("dq__issue_events_rejected")[0].metadata
     assert meta["dagster/row_count"].value == 2 and meta["events_applied"].value == 1
-    assert "ILLEGAL_TRANSITION" in meta["by_reason"].value
+    assert "ILLEGAL_TRANSITION" in text(meta["by_reason"])
 
 
 def test_metrics_sensor_recomputes_the_detection_day_of_new_and_changed_issues(monkeypatch):

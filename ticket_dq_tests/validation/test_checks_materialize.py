@@ -15,6 +15,7 @@ from ticket_dq.defs.validation.checks import (
 from ticket_dq.lib.validation.suites import PARTNER_SCHEDULE
 from ticket_dq.lib import warehouse as wh
 from ticket_dq.lib.warehouse import CANDIDATE_COLUMNS
+from ticket_dq_tests.metadata_text import text
 from ticket_dq_tests.validation.helpers import insert_rows, shows
 
 RAW_PS = dg.AssetKey(["raw", "partner_schedule"])
@@ -50,7 +51,9 @@ def test_duplicate_keys_fail_the_blocking_error_check_and_downstream_does_not_ru
     keys = evals[PARTNER_SCHEDULE_KEYS_VALID]
     assert keys.passed is False and keys.severity == dg.AssetCheckSeverity.ERROR
     assert keys.metadata["unexpected_counts"].value["partner_schedule_key_unique"] == 2
-    assert "partner_schedule_key_unique" in keys.metadata["failing_expectations"].value
+    assert "partner_schedule_key_unique" in text(keys.metadata["failing_expectations"])
+    # The description leads with what failed, then the pass count.
+    assert keys.description.startswith("FAILED partner_schedule_key_unique (2 rows)")
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert RAW_PS in materialized
     assert dg.AssetKey("schedule_comparison") not in materialized
@@ -68,7 +71,7 @@ def test_rule_violations_warn_without_blocking_and_become_validation_failed_cand
     assert md["element_count"].value == 8
     assert md["unexpected_counts"].value["sale_gt_list"] == 1
     assert md["unexpected_counts"].value["seats_available_gt_total"] == 1
-    assert "S2" in md["failing_expectations"].value and "S4" in md["failing_expectations"].value
+    assert "S2" in text(md["failing_expectations"]) and "S4" in text(md["failing_expectations"])
     assert md["success_percent"].value < 100
     assert md["data_docs"].value.startswith("file://")
     assert (settings.docs_dir() / "index.html").exists()
@@ -120,12 +123,15 @@ def test_a_run_with_no_new_rows_restates_the_latest_failures_instead_of_a_vacuou
     evals = _evaluations(again)
     rules, keys = evals[PARTNER_SCHEDULE_RULES_VALID], evals[PARTNER_SCHEDULE_KEYS_VALID]
     assert rules.passed is False and rules.severity == dg.AssetCheckSeverity.WARN
-    assert rules.description.startswith("no new rows; latest validation")
+    # What failed first, then where it was found; a passing restatement says "no new rows" first.
+    assert rules.description.startswith("FAILED sale_gt_list (1 rows) in the latest validation (run ")
+    assert rules.description.endswith("7/8 expectations passed; no new rows since")
     assert rules.metadata["unexpected_counts"].value["sale_gt_list"] == 1
-    assert "sale_gt_list" in rules.metadata["failing_expectations"].value
-    assert "show_code=S2" in rules.metadata["failing_expectations"].value  # sample keys, as stored
+    assert "sale_gt_list" in text(rules.metadata["failing_expectations"])
+    assert "show_code=S2" in text(rules.metadata["failing_expectations"])  # sample keys, as stored
     assert rules.metadata["restated_from_run"].value != again.run_id
     assert keys.passed is True and keys.metadata["new_rows"].value == 0
+    assert keys.description.startswith("no new rows; latest validation (run ")
     with wh.connect(settings.warehouse_path()) as con:  # nothing re-stored: history holds real validations only
         runs = con.execute("SELECT count(DISTINCT run_id) FROM dq.validation_results").fetchone()[0]
     assert runs == 1

@@ -12,9 +12,9 @@ import dagster as dg
 
 from ticket_dq import settings
 from ticket_dq.defs import keys
+from ticket_dq.defs.metadata import inline_table, layer, nothing_new, table_metadata
 from ticket_dq.defs.realtime import conditions as realtime
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
-from ticket_dq.lib import markdown
 from ticket_dq.lib.detection import candidates, scripts
 
 GROUP = "compare"
@@ -26,114 +26,120 @@ EAGER = realtime.eager() & ~dg.AutomationCondition.any_deps_match(
 CAND_KEYS = [keys.cand(name) for name in candidates.COMPARISONS]
 
 
-def _count(con, table: str) -> int:
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-
-
 def _counts_by(con, table: str, column: str) -> dict:
     return dict(con.execute(f"SELECT {column}, count(*) FROM {table} GROUP BY ALL").fetchall())
 
 
 # ---- entity maps ------------------------------------------------------------------------------------------
 
-@dg.asset(key=keys.MAP_CINEMA, group_name=GROUP, pool=DUCKDB_POOL, automation_condition=EAGER,
-          deps=[keys.raw("competitor_schedule"), keys.ref("cinemas"), keys.ref("cinema_aliases")])
+@dg.asset(key=keys.MAP_CINEMA, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.MAP_CINEMA),
+          automation_condition=EAGER, deps=[keys.raw("competitor_schedule"), keys.ref("cinemas"), keys.ref("cinema_aliases")])
 def map_cinema(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Every platform cinema seen in the crawls mapped to its national cinema_code: via the alias table,
-    else by normalised name within the same city with a confidence (Jaro-Winkler) and a threshold.
+    """Mapping table `map.cinema`: every platform cinema seen in the crawls mapped to its national cinema_code: via the
+    alias table, else by normalised name within the same city with a confidence (Jaro-Winkler) and a threshold.
     ``method`` = alias | name | unmatched; unmatched cinemas become UNMAPPED_ENTITY candidates."""
     with warehouse.get_connection() as con:
         scripts.run(con, "map_cinema", now=settings.now())
-        by, n = _counts_by(con, "map.cinema", "method"), _count(con, "map.cinema")
-    return dg.MaterializeResult(metadata={"dagster/row_count": n, "by_method": dg.MetadataValue.json(by)})
+        by, table = _counts_by(con, "map.cinema", "method"), table_metadata(con, keys.MAP_CINEMA)
+    return dg.MaterializeResult(metadata={**table, "by_method": dg.MetadataValue.json(by)})
 
 
-@dg.asset(key=keys.MAP_FILM, group_name=GROUP, pool=DUCKDB_POOL, automation_condition=EAGER,
-          deps=[keys.raw("competitor_schedule"), keys.ref("films")])
+@dg.asset(key=keys.MAP_FILM, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.MAP_FILM),
+          automation_condition=EAGER, deps=[keys.raw("competitor_schedule"), keys.ref("films")])
 def map_film(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Every platform film (id, name, version text) mapped to the national film_code by normalised name
-    (full/half width, （数字）, 3D/IMAX words, colons removed) and projection version."""
+    """Mapping table `map.film`: every platform film (id, name, version text) mapped to the national film_code by
+    normalised name (full/half width, （数字）, 3D/IMAX words, colons removed) and projection version."""
     with warehouse.get_connection() as con:
         scripts.run(con, "map_film", now=settings.now())
-        by, n = _counts_by(con, "map.film", "method"), _count(con, "map.film")
-    return dg.MaterializeResult(metadata={"dagster/row_count": n, "by_method": dg.MetadataValue.json(by)})
+        by, table = _counts_by(con, "map.film", "method"), table_metadata(con, keys.MAP_FILM)
+    return dg.MaterializeResult(metadata={**table, "by_method": dg.MetadataValue.json(by)})
 
 
 # ---- current schedules ------------------------------------------------------------------------------------
 
-@dg.asset(key=keys.CUR_PARTNER, group_name=GROUP, pool=DUCKDB_POOL, automation_condition=EAGER,
-          deps=[keys.raw("partner_schedule"), keys.ref("films")])
+@dg.asset(key=keys.CUR_PARTNER, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_PARTNER),
+          automation_condition=EAGER, deps=[keys.raw("partner_schedule"), keys.ref("films")])
 def partner_schedule_current(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Each partner's current schedule: its latest COMPLETE snapshot (a snapshot far below the partner's
-    recent row baseline is a volume drop and is not used), halls and films normalised for matching.
-    Incremental: only partners with a new chosen snapshot are rewritten."""
+    """Current layer, table `cur.partner_schedule` (from `raw/partner_schedule`): each partner's current schedule: its
+    latest COMPLETE snapshot (a snapshot far below the partner's recent row baseline is a volume drop and is not
+    used), halls and films normalised for matching. Incremental: only partners with a new chosen snapshot are
+    rewritten."""
     with warehouse.get_connection() as con:
         scripts.run(con, "partner_current", now=settings.now())
         changed = [r[0] for r in con.execute("SELECT source FROM partner_changed ORDER BY 1").fetchall()]
         cur = con.execute("SELECT source, snapshot_ts, file FROM cur.partner_current_file ORDER BY 1").fetchall()
-        n = _count(con, "cur.partner_schedule")
+        table = table_metadata(con, keys.CUR_PARTNER)
+        latest = max((r[1] for r in cur), default=None)
+    lead = (nothing_new(latest, "partner snapshot chosen") if not changed else
+            {"summary": dg.MetadataValue.text(f"rewritten for {len(changed)} partner(s): {', '.join(changed)}")})
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": n, "rewritten_sources": dg.MetadataValue.json(changed),
-        "current_snapshots": dg.MetadataValue.md(markdown.table(("partner", "snapshot", "file"), cur))})
+        **lead, **table, "rewritten_sources": dg.MetadataValue.json(changed),
+        "current_snapshots": inline_table(("partner", "snapshot", "file"), cur)})
 
 
-@dg.asset(key=keys.CUR_COMPETITOR, group_name=GROUP, pool=DUCKDB_POOL, automation_condition=EAGER,
-          deps=[keys.raw("competitor_schedule"), keys.MAP_CINEMA, keys.MAP_FILM])
+@dg.asset(key=keys.CUR_COMPETITOR, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_COMPETITOR),
+          automation_condition=EAGER, deps=[keys.raw("competitor_schedule"), keys.MAP_CINEMA, keys.MAP_FILM])
 def competitor_schedule_current(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Each platform's latest crawl with cinemas and films mapped to national codes and halls/films
-    normalised. Incremental: only platforms with a new crawl are rewritten."""
+    """Current layer, table `cur.competitor_schedule` (from `raw/competitor_schedule`): each platform's latest crawl
+    with cinemas and films mapped to national codes and halls/films normalised. Incremental: only platforms with a
+    new crawl are rewritten."""
     with warehouse.get_connection() as con:
         scripts.run(con, "competitor_current", now=settings.now())
         changed = [r[0] for r in con.execute("SELECT source FROM competitor_changed ORDER BY 1").fetchall()]
-        n = _count(con, "cur.competitor_schedule")
+        table = table_metadata(con, keys.CUR_COMPETITOR)
         unmapped = con.execute("SELECT count(*) FROM cur.competitor_schedule WHERE cinema_code IS NULL").fetchone()[0]
-    return dg.MaterializeResult(metadata={"dagster/row_count": n, "rewritten_sources": dg.MetadataValue.json(changed),
+        latest = con.execute("SELECT max(ingested_at) FROM meta.ingested_files "
+                             "WHERE feed = 'competitor_schedule' AND status = 'INGESTED'").fetchone()[0]
+    lead = (nothing_new(latest, "crawl ingested") if not changed else
+            {"summary": dg.MetadataValue.text(f"rewritten for {len(changed)} platform(s): {', '.join(changed)}")})
+    return dg.MaterializeResult(metadata={**lead, **table, "rewritten_sources": dg.MetadataValue.json(changed),
                                           "rows_of_unmapped_cinemas": unmapped})
 
 
-@dg.asset(key=keys.CUR_CHANGE_LOG, group_name=GROUP, pool=DUCKDB_POOL, automation_condition=EAGER,
-          deps=[keys.raw("partner_schedule"), keys.CUR_PARTNER])
+@dg.asset(key=keys.CUR_CHANGE_LOG, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_CHANGE_LOG),
+          automation_condition=EAGER, deps=[keys.raw("partner_schedule"), keys.CUR_PARTNER])
 def change_log(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Show-level changes between consecutive complete snapshots of each partner (ADDED, REMOVED, TIME,
-    HALL, FILM, PRICE, STATUS with old and new values); a re-issued show code for the same show (cinema,
-    hall, film, start) is logged as REISSUED, not as a removal plus an addition. Appends only snapshot
+    """Current layer, table `cur.change_log`: show-level changes between consecutive complete snapshots of each partner
+    (ADDED, REMOVED, TIME, HALL, FILM, PRICE, STATUS with old and new values); a re-issued show code for the same
+    show (cinema, hall, film, start) is logged as REISSUED, not as a removal plus an addition. Appends only snapshot
     pairs not logged yet."""
     with warehouse.get_connection() as con:
         scripts.run(con, "change_log", now=settings.now())
-        by, n = _counts_by(con, "cur.change_log", "change"), _count(con, "cur.change_log")
-    return dg.MaterializeResult(metadata={"dagster/row_count": n, "by_change": dg.MetadataValue.json(by)})
+        by, table = _counts_by(con, "cur.change_log", "change"), table_metadata(con, keys.CUR_CHANGE_LOG)
+    return dg.MaterializeResult(metadata={**table, "by_change": dg.MetadataValue.json(by)})
 
 
-@dg.asset(key=keys.CUR_ORDER_STATE, group_name=GROUP, pool=DUCKDB_POOL, automation_condition=EAGER,
-          deps=[keys.raw("orders")])
+@dg.asset(key=keys.CUR_ORDER_STATE, group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.CUR_ORDER_STATE),
+          automation_condition=EAGER, deps=[keys.raw("orders")])
 def order_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Each order's current state: the fields of its latest event by event_ts (late and out-of-order
-    events land in their place). Computed once per orders delivery, shared by every order comparison."""
+    """Current layer, table `cur.order_state` (from `raw/orders`): each order's current state: the fields of its latest
+    event by event_ts (late and out-of-order events land in their place). Computed once per orders delivery, shared
+    by every order comparison."""
     with warehouse.get_connection() as con:
         scripts.run(con, "order_state", now=settings.now())
-        by, n = _counts_by(con, "cur.order_state", "status"), _count(con, "cur.order_state")
-    return dg.MaterializeResult(metadata={"dagster/row_count": n, "by_status": dg.MetadataValue.json(by)})
+        by, table = _counts_by(con, "cur.order_state", "status"), table_metadata(con, keys.CUR_ORDER_STATE)
+    return dg.MaterializeResult(metadata={**table, "by_status": dg.MetadataValue.json(by)})
 
 
 # ---- comparisons (issue candidates) ------------------------------------------------------------------------
 
-def candidate_metadata(con, table: str, n: int, scope=None) -> dict:
+def candidate_metadata(con, table: str, scope=None) -> dict:
     s = candidates.summary(con, table)
-    meta = {"dagster/row_count": dg.MetadataValue.int(n),
-            "by_category": dg.MetadataValue.md(markdown.table(("category", "rule", "source", "rows"), s["by_category"])),
-            "sample": dg.MetadataValue.md(markdown.table(("category", "source", "key", "reason"), s["sample"]))}
+    meta = {**table_metadata(con, dg.AssetKey(table.split("."))),
+            "by_category": inline_table(("category", "rule", "source", "rows"), s["by_category"]),
+            "sample": inline_table(("category", "source", "key", "reason"), s["sample"])}
     if scope is not None:
         meta["evaluation"] = dg.MetadataValue.json(scope.as_metadata())
     return meta
 
 
 def _candidate_asset(name: str, deps: list, doc: str, automation: dg.AutomationCondition = EAGER):
-    @dg.asset(key=keys.cand(name), group_name=GROUP, pool=DUCKDB_POOL,
-              automation_condition=automation, deps=deps, description=doc)
+    @dg.asset(key=keys.cand(name), group_name=GROUP, pool=DUCKDB_POOL, **layer(keys.cand(name)),
+              automation_condition=automation, deps=deps, description=f"Issue candidates, table `cand.{name}`: {doc}")
     def _asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
-            n, scope = candidates.evaluate(con, name, settings.now())
-            meta = candidate_metadata(con, f"cand.{name}", n, scope)
+            _, scope = candidates.evaluate(con, name, settings.now())
+            meta = candidate_metadata(con, f"cand.{name}", scope)
         return dg.MaterializeResult(metadata=meta)
 
     return _asset

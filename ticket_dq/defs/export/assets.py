@@ -16,7 +16,11 @@ EXPORTED = [dg.AssetKey(t.split(".")) for t in export.EXPORT_TABLES]
     deps=EXPORTED,
     pool=DUCKDB_POOL,  # opens the warehouse through the shared resource (one process at a time)
     kinds={"parquet"},
-    automation_condition=dg.AutomationCondition.eager(),
+    tags={"layer": "export"},
+    # Never while an upstream blocking check (the dq.issues contract) failed: inside a run the failed
+    # check skips this step; runs the automation sensor starts need the same rule stated here.
+    automation_condition=dg.AutomationCondition.eager() & ~dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.any_checks_match(dg.AutomationCondition.check_failed(), blocking_only=True)),
 )
 def parquet(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """dq.issues, dq.notifications, dq.metrics_daily, dq.metrics_breakdown and dq.complaint_links

@@ -10,6 +10,7 @@ import dagster as dg
 
 from ticket_dq import settings
 from ticket_dq.defs import keys
+from ticket_dq.defs.metadata import inline_table, layer, nothing_new, table_metadata
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib import contract, ingest
 
@@ -33,18 +34,14 @@ REFERENCE_DESCRIPTIONS = {
 RAW_KEYS, REF_KEYS = keys.RAW_KEYS, keys.REF_KEYS
 
 
-def _md_files(report: ingest.FeedReport, limit: int = 50) -> str:
-    rows = ["| file | status | encoding | manifest | ingested | quarantined | reason |",
-            "|---|---|---|---:|---:|---:|---|"]
-    for f in report.files[:limit]:
-        reason = (f.reason or "").replace("|", "\\|")
-        rows.append(f"| {f.file} | {f.status} | {f.encoding or ''} | {f.rows_manifest} | {f.rows_ingested} | "
-                    f"{f.rows_quarantined} | {reason} |")
-    if len(report.files) > limit:
-        rows.append(f"| … {len(report.files) - limit} more files | | | | | | |")
-    if not report.files:
-        rows.append("| (no new files) | | | | | | |")
-    return "\n".join(rows)
+def _files_table(report: ingest.FeedReport) -> dg.MetadataValue:
+    return inline_table(("file", "status", "encoding", "manifest", "ingested", "quarantined", "reason"),
+                        [(f.file, f.status, f.encoding, f.rows_manifest, f.rows_ingested, f.rows_quarantined,
+                          f.reason) for f in report.files])
+
+
+def _latest_delivery(con, feed: str):
+    return con.execute("SELECT max(ingested_at) FROM meta.ingested_files WHERE feed = ?", [feed]).fetchone()[0]
 
 
 def _raw_asset(feed: str) -> dg.AssetsDefinition:
@@ -52,18 +49,19 @@ def _raw_asset(feed: str) -> dg.AssetsDefinition:
         key=keys.raw(feed),
         group_name=GROUP,
         pool=DUCKDB_POOL,
-        kinds={"duckdb"},
+        **layer(keys.raw(feed)),
         description=(
-            f"raw.{feed}: {FEED_DESCRIPTIONS[feed]} Every delivered landing file of the feed "
-            f"(<landing>/{feed}/<source>/<date>/, manifest present) lands once, typed per the contract, with "
+            f"Raw layer, table `raw.{feed}`: {FEED_DESCRIPTIONS[feed]} Every delivered landing file of the feed "
+            f"(`<landing>/{feed}/<source>/<date>/`, manifest present) lands once, typed per the contract, with "
             f"lineage (source, ingest_file, ingest_line, ingested_at, ingest_run_id, extras). Unparseable rows "
-            f"go to raw.quarantine; every file gets one row in meta.ingested_files."
+            f"go to `raw.quarantine`; every file gets one row in `meta.ingested_files`."
         ),
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
             report = ingest.ingest_feed(con, settings.landing_root(), feed, context.run_id, settings.now())
-            total = con.execute(f"SELECT count(*) FROM {contract.FEEDS[feed].table}").fetchone()[0]
+            table = table_metadata(con, keys.raw(feed))
+            latest = _latest_delivery(con, feed)
         for f in report.rejected:
             context.log.warning(f"{f.file} rejected: {f.reason}")
         for f in report.ingested:
@@ -71,7 +69,15 @@ def _raw_asset(feed: str) -> dg.AssetsDefinition:
                 context.log.warning(f"{f.file}: {f.reason}")
         for p in report.problems:
             context.log.warning(f"landing {p.kind}: {p.detail}")
+        if not report.files and not report.problems:
+            # Nothing landed since the last run: say so, with the table as it stands, not a row of zeros.
+            return dg.MaterializeResult(metadata={**nothing_new(latest, "file ingested"),
+                                                  "files_already_in_ledger": report.already_known, **table})
         return dg.MaterializeResult(metadata={
+            "summary": dg.MetadataValue.text(
+                f"{len(report.ingested)} file(s) ingested ({report.rows_ingested} rows), "
+                f"{len(report.rejected)} rejected, {report.rows_quarantined} row(s) quarantined"),
+            "files": _files_table(report),
             "files_ingested": len(report.ingested),
             "files_rejected": len(report.rejected),
             "redeliveries": len(report.redeliveries),
@@ -80,8 +86,7 @@ def _raw_asset(feed: str) -> dg.AssetsDefinition:
             "rows_ingested": report.rows_ingested,
             "rows_quarantined": report.rows_quarantined,
             "encodings_seen": ", ".join(report.encodings) or "-",
-            "files": dg.MetadataValue.md(_md_files(report)),
-            "dagster/row_count": total,
+            **table,
         })
 
     return _asset
@@ -92,19 +97,23 @@ def _ref_asset(name: str) -> dg.AssetsDefinition:
         key=keys.ref(name),
         group_name=GROUP,
         pool=DUCKDB_POOL,
-        kinds={"duckdb"},
+        **layer(keys.ref(name)),
         description=(
-            f"ref.{name}: {REFERENCE_DESCRIPTIONS[name]} Full replacement from <landing>/reference/{name}.csv, "
-            f"reloaded only when the file's sha256 changes (meta.reference_files)."
+            f"Reference table `ref.{name}`: {REFERENCE_DESCRIPTIONS[name]} Full replacement from "
+            f"`<landing>/reference/{name}.csv`, reloaded only when the file's sha256 changes (`meta.reference_files`)."
         ),
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get_connection() as con:
             report = ingest.ingest_reference(con, settings.landing_root(), name, context.run_id, settings.now())
-            total = con.execute(f"SELECT count(*) FROM {contract.reference_table(name)}").fetchone()[0]
+            table = table_metadata(con, keys.ref(name))
+            loaded = con.execute("SELECT max(loaded_at) FROM meta.reference_files WHERE name = ?", [name]).fetchone()[0]
         if report.status == "REJECTED":
             context.log.warning(f"reference/{name}.csv rejected, previous data kept: {report.reason}")
+        lead = (nothing_new(loaded, f"load of {report.file}") if report.status == "UNCHANGED" else
+                {"summary": dg.MetadataValue.text(f"{report.status}: {report.reason or report.file or '-'}")})
         return dg.MaterializeResult(metadata={
+            **lead,
             "status": report.status,
             "file": report.file or "-",
             "sha256": report.sha256 or "-",
@@ -112,7 +121,7 @@ def _ref_asset(name: str) -> dg.AssetsDefinition:
             "rows_loaded": report.rows_loaded,
             "rows_quarantined": report.rows_quarantined,
             "reason": report.reason or "-",
-            "dagster/row_count": total,
+            **table,
         })
 
     return _asset

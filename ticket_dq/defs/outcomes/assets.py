@@ -10,14 +10,15 @@ import dagster as dg
 from ticket_dq import settings
 from ticket_dq.defs import keys
 from ticket_dq.defs.compare.assets import EAGER, GROUP, _candidate_asset
+from ticket_dq.defs.metadata import layer, table_metadata
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib.detection import candidates, scripts
 
 
 @dg.asset(key=keys.CUR_ORDER_OUTCOME, group_name=GROUP, pool=DUCKDB_POOL, automation_condition=EAGER,
-          deps=[keys.raw("orders")])
+          deps=[keys.raw("orders")], **layer(keys.CUR_ORDER_OUTCOME))
 def order_outcome(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Each paid order's issuing timeline by event time (first PAID, first issuing outcome, first ticket,
+    """Current layer, table `cur.order_outcome` (from `raw/orders`): each paid order's issuing timeline by event time (first PAID, first issuing outcome, first ticket,
     last ISSUE_FAILED, refund or cancellation), with the show as bought and how far the feed files holding
     its events have been seen. Shared by ORDER_NOT_ISSUED and ORDER_OUTCOME_SPIKE. Incremental: only orders
     with an event in a new orders file are recomputed (a changed or vanished file rebuilds all); the table
@@ -28,7 +29,8 @@ def order_outcome(warehouse: WarehouseResource) -> dg.MaterializeResult:
                              FROM cur.order_outcome""").fetchone()
         full = con.execute("SELECT full_run FROM oo_mode").fetchone()[0]
         recomputed = con.execute("SELECT count(*) FROM oo_new").fetchone()[0]
-    return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(row[0]), "with_ticket": row[1],
+        table = table_metadata(con, keys.CUR_ORDER_OUTCOME)
+    return dg.MaterializeResult(metadata={**table, "with_ticket": row[1],
                                           "issue_failed": row[2], "refunded": row[3], "full_rebuild": bool(full),
                                           "orders_recomputed": recomputed})
 

@@ -1,13 +1,14 @@
-"""["dq","notifications"]: the notification outbox, routed from dq.issues and dispatched."""
+"""dq.notifications: the notification outbox, routed from dq.issues and dispatched."""
 
 
 import dagster as dg
 
 from ticket_dq import settings
 from ticket_dq.defs import keys
+from ticket_dq.defs.metadata import inline_table, layer, table_metadata
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.defs.routing.resources import NotifierResource
-from ticket_dq.lib import markdown, outbox, routing
+from ticket_dq.lib import outbox, routing
 
 NOTIFICATIONS_KEY = keys.NOTIFICATIONS
 ISSUES_KEY = keys.ISSUES
@@ -18,10 +19,9 @@ class DispatchConfig(dg.Config):
     trigger: str = "manual"
 
 
-def _md_messages(msgs: list[dict], limit: int = 30) -> str:
+def _messages(msgs: list[dict], limit: int = 30) -> dg.MetadataValue:
     cols = ("team", "channel", "recipient", "issues", "escalation")
-    return markdown.table(cols, [[m[c] for c in cols] for m in msgs], limit=limit,
-                          empty="_no messages sent in this run_")
+    return inline_table(cols, [[m[c] for c in cols] for m in msgs], limit=limit)
 
 
 @dg.asset(
@@ -29,27 +29,31 @@ def _md_messages(msgs: list[dict], limit: int = 30) -> str:
     deps=[ISSUES_KEY],
     group_name="routing",
     pool=DUCKDB_POOL,
-    kinds={"duckdb", "email"},
+    **layer(keys.NOTIFICATIONS, "email"),
 )
 def notifications(context: dg.AssetExecutionContext, config: DispatchConfig,
                   warehouse: WarehouseResource, notifier: NotifierResource) -> dg.MaterializeResult:
-    """Every notification sent or attempted about a data-quality issue: one row per (issue, channel,
-    recipient, occurrence), written BEFORE the send (the outbox), then updated with the outcome
-    (PENDING / RETRY / SENT / FAILED, attempts, sent_at, error). Each run routes the open issues of
-    dq.issues through routes.yaml (new issues, repeat_interval repeats, P0/P1 escalations past the team
-    ack SLA), then sends every due group as one digest per team + channel + recipient through the
-    enabled channels (file always; SMTP / webhook when configured in the environment)."""
+    """Output table `dq.notifications`: every notification sent or attempted about a data-quality issue: one row per
+    (issue, channel, recipient, occurrence), written BEFORE the send (the outbox), then updated with the outcome
+    (PENDING / RETRY / SENT / FAILED, attempts, sent_at, error). Each run routes the open issues of dq.issues
+    through routes.yaml (new issues, repeat_interval repeats, P0/P1 escalations past the team ack SLA), then sends
+    every due group as one digest per team + channel + recipient through the enabled channels (file always; SMTP /
+    webhook when configured in the environment)."""
     cfg = routing.load(settings.routes_path())
     chans = notifier.channels()
     now = settings.now()
     with warehouse.get_connection() as con:
         result = outbox.run_cycle(con, cfg, chans, now)
-        total = con.execute("SELECT count(*) FROM dq.notifications").fetchall()[0][0]
+        table = table_metadata(con, NOTIFICATIONS_KEY)
         pending_next = outbox.next_due(con)
     routed, sent = result["routed"], result["dispatch"]
     context.log.info(f"trigger={config.trigger} routed={routed} sent={sent['messages_sent']} "
                      f"failed={sent['messages_failed']} broken={sent['broken_channels']}")
     return dg.MaterializeResult(metadata={
+        "summary": dg.MetadataValue.text(
+            f"{sent['messages_sent']} message(s) sent, {sent['messages_failed']} failed, "
+            f"{routed['inserted']} notification row(s) routed from {routed['issues']} open issue(s)"),
+        "messages": _messages(sent["messages"]),
         "trigger": config.trigger,
         "now": str(now),
         "routes_file": cfg.path,
@@ -64,8 +68,7 @@ def notifications(context: dg.AssetExecutionContext, config: DispatchConfig,
         "broken_channels": dg.MetadataValue.json(sent["broken_channels"]),
         "status_counts": dg.MetadataValue.json(result["status"]),
         "next_pending_due": str(pending_next) if pending_next else "none",
-        "dagster/row_count": int(total),
-        "messages": dg.MetadataValue.md(_md_messages(sent["messages"])),
+        **table,
     })
 
 

@@ -13,9 +13,9 @@ import json
 import dagster as dg
 
 from ticket_dq import settings
+from ticket_dq.defs.metadata import inline_table
 from ticket_dq.defs.resources import DUCKDB_POOL, WarehouseResource
 from ticket_dq.lib.validation.suites import SUITES
-from ticket_dq.lib import markdown
 from ticket_dq.lib.validation import Suite, SuiteOutcome, run_suite, store
 from ticket_dq.lib.validation.runner import ERROR, WARN
 
@@ -47,10 +47,10 @@ def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
 
 
-def _md_table(outcome: SuiteOutcome, severity: str) -> str:
+def _failing_table(outcome: SuiteOutcome, severity: str) -> dg.MetadataValue:
     failed = outcome.failed(severity)
     if not failed:
-        return "All expectations passed." if outcome.results else "No new rows to validate."
+        return dg.MetadataValue.text("All expectations passed." if outcome.results else "No new rows to validate.")
     why = {rule.name: rule.why for rule in SUITES[outcome.table].rules}
     rows = []
     for r in failed:
@@ -59,8 +59,15 @@ def _md_table(outcome: SuiteOutcome, severity: str) -> str:
             continue
         keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in r.sample_keys[:3])
         rows.append((r.name, r.unexpected_count, r.element_count, keys, why.get(r.name, "")))
-    return markdown.table(("expectation", "unexpected", "of rows", "sample keys", "why it matters"), rows,
-                          numeric=(1, 2))
+    return inline_table(("expectation", "unexpected", "of rows", "sample keys", "why it matters"), rows)
+
+
+def _what_failed(failed: list[tuple[str, object]], drift_note: str = "") -> str:
+    """The lead of a failed check's description: what failed first, then the pass count."""
+    parts = [f"{name} ({n if n is not None else 'error'} rows)" for name, n in failed]
+    if drift_note and not parts:
+        parts = ["schema drift / rejected files"]
+    return "FAILED " + ", ".join(parts)
 
 
 def _result(outcome: SuiteOutcome, severity: str, check_name: str) -> dg.AssetCheckResult:
@@ -72,7 +79,7 @@ def _result(outcome: SuiteOutcome, severity: str, check_name: str) -> dg.AssetCh
         "files_validated": dg.MetadataValue.int(len(outcome.files)),
         "expectations": dg.MetadataValue.int(len(rs)),
         "unexpected_counts": dg.MetadataValue.json({r.name: r.unexpected_count for r in rs}),
-        "failing_expectations": dg.MetadataValue.md(_md_table(outcome, severity)),
+        "failing_expectations": _failing_table(outcome, severity),
         # Where the failures are: rule -> "source|feed date" -> failing rows.
         "unexpected_by_source_date": dg.MetadataValue.json({
             r.name: {f"{src}|{d}": n for (src, d), (n, _) in sorted(r.groups.items(), key=str)}
@@ -93,6 +100,8 @@ def _result(outcome: SuiteOutcome, severity: str, check_name: str) -> dg.AssetCh
     passed = not failed and not (severity == WARN and (outcome.drift_rows or outcome.rejected_files))
     desc = (f"{len(rs) - len(failed)}/{len(rs)} expectations passed on {outcome.element_count} new rows "
             f"of {outcome.table}") + drift_note
+    if not passed:
+        desc = f"{_what_failed([(r.name, r.unexpected_count) for r in failed], drift_note)}. {desc}"
     return dg.AssetCheckResult(
         check_name=check_name, asset_key=asset_key(outcome.table), passed=passed,
         severity=dg.AssetCheckSeverity.ERROR if severity == ERROR else dg.AssetCheckSeverity.WARN,
@@ -112,17 +121,19 @@ def _restated(outcome: SuiteOutcome, latest: dict, severity: str, check_name: st
     return dg.AssetCheckResult(
         check_name=check_name, asset_key=asset_key(outcome.table), passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if severity == ERROR else dg.AssetCheckSeverity.WARN,
-        description=(f"no new rows; latest validation (run {latest['run_id'][:8]}, {latest['validated_at']}): "
-                     f"{len(rows) - len(failed)}/{len(rows)} expectations passed"),
+        description=(f"{_what_failed([(r[0], r[3]) for r in failed]) + ' in the ' if failed else 'no new rows; '}"
+                     f"latest validation (run {latest['run_id'][:8]}, {latest['validated_at']}): "
+                     f"{len(rows) - len(failed)}/{len(rows)} expectations passed"
+                     f"{'; no new rows since' if failed else ''}"),
         metadata={
             "new_rows": dg.MetadataValue.int(0),
             "restated_from_run": dg.MetadataValue.text(latest["run_id"]),
             "restated_validated_at": dg.MetadataValue.text(str(latest["validated_at"])),
             "success_percent": dg.MetadataValue.float(100.0 * (len(rows) - len(failed)) / len(rows) if rows else 100.0),
             "unexpected_counts": dg.MetadataValue.json({r[0]: r[3] for r in rows}),
-            "failing_expectations": dg.MetadataValue.md(
-                markdown.table(("expectation", "unexpected", "of rows", "sample keys"), table, numeric=(1, 2))
-                if failed else "All expectations passed in the latest validation."),
+            "failing_expectations": (inline_table(("expectation", "unexpected", "of rows", "sample keys"), table)
+                                     if failed else dg.MetadataValue.text("All expectations passed in the latest "
+                                                                          "validation.")),
         },
     )
 
