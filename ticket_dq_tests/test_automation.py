@@ -17,9 +17,12 @@ PARTNER = dg.AssetKey(["raw", "partner_schedule"])
 
 
 def _duplicate_a_partner_row(landing) -> str:
-    """Re-deliver one partner snapshot with its first data row twice (manifest updated to match)."""
-    data = [p for p in sorted((landing / "partner_schedule").rglob("*.csv"))
-            if p.with_name(f"_manifest_{p.stem}.json").is_file()][-1]
+    """Re-deliver one intact partner snapshot with its first data row twice (manifest updated to match)."""
+    def intact(p) -> bool:  # delivered, and not one of the simulator's corrupt deliveries
+        manifest = p.with_name(f"_manifest_{p.stem}.json")
+        return manifest.is_file() and json.loads(manifest.read_text(encoding="utf-8"))["sha256"] == \
+            hashlib.sha256(p.read_bytes()).hexdigest()
+    data = [p for p in sorted((landing / "partner_schedule").rglob("*.csv")) if intact(p)][-1]
     lines = data.read_bytes().splitlines(keepends=True)
     data.write_bytes(b"".join(lines) + (b"" if lines[-1].endswith(b"\n") else b"\r\n") + lines[1])
     manifest = data.with_name(f"_manifest_{data.stem}.json")  # written last, as a partner would
