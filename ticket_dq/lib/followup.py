@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 
 import duckdb
 
-from ticket_dq.lib import messages, routing
+from ticket_dq.lib import ids, messages, routing
 
 GROUP_PREFIX = "resolved|"
 CLOSED = ("RESOLVED", "FALSE_POSITIVE")
@@ -24,7 +24,7 @@ _ENQUEUE_SQL = f"""
 INSERT OR IGNORE INTO dq.notifications
   (notification_id, issue_id, channel, recipient, team, occurrence, route, group_key, group_wait_s, hold_until,
    status, attempts, next_attempt_at, created_at)
-SELECT md5(issue_id || '|' || channel || '|' || recipient || '|' || occurrence), issue_id, channel, recipient,
+SELECT {ids.dashed_md5_sql("issue_id || '|' || channel || '|' || recipient || '|' || occurrence")}, issue_id, channel, recipient,
        team, occurrence, route, '{GROUP_PREFIX}team=' || team, 0, NULL, 'PENDING', 0, $now, $now
 FROM (
   SELECT n.issue_id, n.channel, n.recipient, min(n.team) AS team, min(n.route) AS route,

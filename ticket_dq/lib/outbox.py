@@ -28,7 +28,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections import defaultdict
@@ -39,6 +38,7 @@ import duckdb
 import pyarrow as pa
 
 from ticket_dq.lib import followup, lifecycle, messages, routing
+from ticket_dq.lib.ids import hash_id
 from ticket_dq.lib.channels import ChannelError
 
 MAX_ATTEMPTS = 12
@@ -52,7 +52,7 @@ ESCALATE_SEVERITIES = ("P0", "P1")
 
 NOTIFICATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS dq.notifications (
-  notification_id VARCHAR PRIMARY KEY,   -- md5(issue_id|channel|recipient|occurrence)
+  notification_id VARCHAR PRIMARY KEY,   -- hash_id(issue_id|channel|recipient|occurrence)
   issue_id VARCHAR NOT NULL,
   channel VARCHAR NOT NULL,              -- file | smtp | webhook
   recipient VARCHAR NOT NULL,
@@ -101,7 +101,7 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def notification_id(issue_id: str, channel: str, recipient: str, occurrence: str) -> str:
-    return hashlib.md5(f"{issue_id}|{channel}|{recipient}|{occurrence}".encode()).hexdigest()
+    return hash_id(f"{issue_id}|{channel}|{recipient}|{occurrence}")
 
 
 def plan(issues: Iterable[Mapping[str, Any]], cfg: routing.RouteConfig, enabled: Iterable[str],
@@ -290,7 +290,7 @@ def dispatch(con: duckdb.DuckDBPyConnection, channels: Mapping[str, Any], now: d
         for start in range(0, len(issues), MAX_ISSUES_PER_MESSAGE):
             chunk = issues[start:start + MAX_ISSUES_PER_MESSAGE]
             chunk_ids = [nid for i in chunk for nid in by_issue[i["issue_id"]]]
-            mid = hashlib.md5("|".join(sorted(chunk_ids)).encode()).hexdigest()
+            mid = hash_id("|".join(sorted(chunk_ids)))
             if _gkey.startswith(followup.GROUP_PREFIX):
                 msg = followup.render(team, channel, recipient, mid, chunk)
             else:
