@@ -163,14 +163,23 @@ def enqueue(con: duckdb.DuckDBPyConnection, cfg: routing.RouteConfig, enabled: I
                          "FROM dq.notifications").fetchall()[0]
     if rows:
         cols = list(zip(*rows))
-        staged = pa.table({name: pa.array(list(vals)) for name, vals in zip(_COLS, cols)})
+        staged = pa.table({**{name: pa.array(list(vals)) for name, vals in zip(_COLS, cols)},
+                           "plan_order": pa.array(range(len(rows)), pa.int64())})
         con.register("_outbox_staged", staged)
         try:
+            # Most planned rows exist already, and INSERT OR IGNORE checks every row against the keys one by
+            # one (~0.2 ms a row: seconds on a national day): new rows are picked by an anti-join instead,
+            # the first planned wins when two routes reach the same recipient with the same occurrence.
             con.execute(f"""
-                INSERT OR IGNORE INTO dq.notifications
+                INSERT INTO dq.notifications
                   ({', '.join(_COLS)}, status, attempts, next_attempt_at, created_at)
                 SELECT {', '.join(_COLS)}, 'PENDING', 0, greatest($now, coalesce(hold_until, $now)), $now
-                FROM _outbox_staged""", {"now": now})
+                FROM _outbox_staged s
+                -- keyed as the table's UNIQUE constraint (ids made by an older id scheme stay valid)
+                ANTI JOIN dq.notifications n USING (issue_id, channel, recipient, occurrence)
+                QUALIFY row_number() OVER (PARTITION BY s.issue_id, s.channel, s.recipient, s.occurrence
+                                           ORDER BY s.plan_order) = 1""",
+                        {"now": now})
         finally:
             con.unregister("_outbox_staged")
     after = con.execute("SELECT count(*), count(*) FILTER (WHERE occurrence = 'escalation') "
