@@ -33,15 +33,40 @@ def _run_all(defs, instance):
     return result
 
 
-@pytest.fixture
-def world(isolated_env, monkeypatch):
+def _build_world(env: dict, monkeypatch) -> dict:
     at = clock.parse_instant(AT)
-    scenario.base(isolated_env["landing"], scenario.shows(at), at)
+    scenario.base(env["landing"], scenario.shows(at), at)
     monkeypatch.setenv("TICKET_DQ_NOW", NOW)
     # The instance under DAGSTER_HOME (a temp dir): the browser test shows its runs in a real webserver.
     defs, instance = build_defs(), dg.DagsterInstance.get()
     first = _run_all(defs, instance)
-    return {**isolated_env, "defs": defs, "instance": instance, "first": first}
+    return {**env, "defs": defs, "instance": instance, "first": first}
+
+
+@pytest.fixture
+def world(isolated_env, monkeypatch):
+    """A world of its own, for the tests that run again or break something."""
+    return _build_world(isolated_env, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def first_world(tmp_path_factory):
+    """One world shared by the tests that only read what the first run left."""
+    tmp = tmp_path_factory.mktemp("first_world")
+    env = {"landing": tmp / "landing", "warehouse": tmp / "warehouse" / "ticket_dq.duckdb", "tmp": tmp}
+    env["landing"].mkdir()
+    (tmp / "dagster_home").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in (("TICKET_DQ_LANDING", env["landing"]), ("TICKET_DQ_WAREHOUSE", env["warehouse"]),
+                            ("TICKET_DQ_OUTBOX", tmp / "outbox"), ("DAGSTER_HOME", tmp / "dagster_home")):
+            mp.setenv(name, str(value))
+        mp.delenv("TICKET_DQ_ROUTES", raising=False)
+        yield _build_world(env, mp)
+
+
+@pytest.fixture
+def defs():
+    return build_defs()
 
 
 def _table_assets(defs):
@@ -54,7 +79,8 @@ def _latest(instance, key) -> dict:
     return event.asset_materialization.metadata
 
 
-def test_every_table_asset_shows_the_column_schema_of_its_real_duckdb_table(world):
+def test_every_table_asset_shows_the_column_schema_of_its_real_duckdb_table(first_world):
+    world = first_world
     with duckdb.connect(str(world["warehouse"]), read_only=True) as con:
         for key in _table_assets(world["defs"]):
             md = _latest(world["instance"], key)
@@ -82,15 +108,15 @@ def test_a_run_with_nothing_new_says_since_when_instead_of_zeros(world):
     assert cur["summary"].value.startswith("nothing new since ")
 
 
-def test_the_first_run_reports_what_it_ingested_with_the_files_inline(world):
-    md = world["first"].asset_materializations_for_node("raw__orders")[0].metadata
+def test_the_first_run_reports_what_it_ingested_with_the_files_inline(first_world):
+    md = first_world["first"].asset_materializations_for_node("raw__orders")[0].metadata
     assert md["summary"].value.startswith("1 file(s) ingested (")
     [f] = rows(md["files"])
     assert f["status"] == "INGESTED" and f["file"].startswith("orders/FH/2026-05-01/")
 
 
-def test_raw_and_current_layers_are_labelled_apart_and_descriptions_render(world):
-    specs = {s.key: s for s in world["defs"].resolve_all_asset_specs()}
+def test_raw_and_current_layers_are_labelled_apart_and_descriptions_render(defs):
+    specs = {s.key: s for s in defs.resolve_all_asset_specs()}
     raw, cur = specs[keys.raw("competitor_schedule")], specs[keys.CUR_COMPETITOR]
     assert "raw" in raw.kinds and "current" in cur.kinds
     assert raw.tags["layer"] == "raw" and cur.tags["layer"] == "current"
@@ -104,8 +130,8 @@ def test_raw_and_current_layers_are_labelled_apart_and_descriptions_render(world
     assert specs[keys.NOTIFICATIONS].description.startswith("Output table `dq.notifications`")
 
 
-def test_dq_issues_carries_a_freshness_policy_of_the_realtime_target(world):
-    spec = next(s for s in world["defs"].resolve_all_asset_specs() if s.key == keys.ISSUES)
+def test_dq_issues_carries_a_freshness_policy_of_the_realtime_target(defs):
+    spec = next(s for s in defs.resolve_all_asset_specs() if s.key == keys.ISSUES)
     policy = spec.freshness_policy
     assert isinstance(policy, dg.FreshnessPolicy)
     assert policy.fail_window.to_timedelta().total_seconds() == 30 * 60
@@ -116,7 +142,8 @@ def _check_evaluations(result):
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
-def test_the_real_issues_table_passes_its_contract_and_is_exported(world):
+def test_the_real_issues_table_passes_its_contract_and_is_exported(first_world):
+    world = first_world
     evals = _check_evaluations(world["first"])
     contract = evals[ISSUES_CONTRACT_VALID]
     assert contract.passed and contract.description.startswith("dq.issues meets its contract (")
