@@ -2,6 +2,7 @@
 `dagster dev` (webserver + daemon, fresh instance, the repo's dagster.yaml, replay clock at 1x).
 
     .venv/bin/python -m bench.latency [--changes 10] [--gap 4]
+    .venv/bin/python -m bench.latency --world demo|national ...   (bench/latency_world.py: a simulated world)
 
 World: the hand-made scenario of ticket_dq_tests/realtime/scenario.py (2 cinemas, 24 shows, one issued
 order per show, one partner, two platforms). After the first delivery has cascaded, each change is a
@@ -130,7 +131,14 @@ def measure(changes: int, gap_s: float, base: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--world" in argv and argv[argv.index("--world") + 1:][:1] != ["handmade"]:
+        from bench import latency_world  # the demo or the national day, built by the simulator
+
+        return latency_world.main(argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--world", choices=("handmade",), default="handmade",
+                    help="handmade (this file); demo or national: bench/latency_world.py")
     ap.add_argument("--changes", type=int, default=10)
     ap.add_argument("--gap", type=float, default=4.0, help="seconds between one message and the next change")
     args = ap.parse_args(argv)

@@ -20,8 +20,10 @@ from ticket_dq.lib import ids, messages, routing
 GROUP_PREFIX = "resolved|"
 CLOSED = ("RESOLVED", "FALSE_POSITIVE")
 
+# New rows only, by an anti-join on the table's unique key (INSERT OR IGNORE would check every closed
+# issue's notice again on every run, one index probe a row); GROUP BY makes the rows unique.
 _ENQUEUE_SQL = f"""
-INSERT OR IGNORE INTO dq.notifications
+INSERT INTO dq.notifications
   (notification_id, issue_id, channel, recipient, team, occurrence, route, group_key, group_wait_s, hold_until,
    status, attempts, next_attempt_at, created_at)
 SELECT {ids.dashed_md5_sql("issue_id || '|' || channel || '|' || recipient || '|' || occurrence")}, issue_id, channel, recipient,
@@ -35,7 +37,8 @@ FROM (
     AND i.status IN {CLOSED}
     -- closed after the recipient heard of it (not a notice for an old, long-closed issue)
     AND coalesce(i.resolved_at, i.status_changed_at) >= n.sent_at
-  GROUP BY ALL)
+  GROUP BY ALL) notice
+ANTI JOIN dq.notifications known USING (issue_id, channel, recipient, occurrence)
 """
 
 
