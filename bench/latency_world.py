@@ -233,7 +233,7 @@ def measure(src: Path, base: Path, changes: int, world: str) -> dict:
             write_crawl(dev.landing, file, lines, at)
         _wait_batches_done(instance, t - 0.5, 1800, "crawl batch run", dev)
         crawl_s = time.time() - t
-        print(f"  two national crawls moving {len(targets)} shows: ingested and compared in {crawl_s:.1f}s",
+        print(f"  both platforms' crawls moving {len(targets)} shows: ingested and compared in {crawl_s:.1f}s",
               flush=True)
 
         moved: set[int] = set()
