@@ -199,8 +199,9 @@ def _orders(rng, shows: dict, n_bg: int, n_flash: int) -> dict:
     fail = paid & (rng.random(n) < 0.015)
     t_issue = t_paid + rng.integers(2, 40, size=n)
     st = start[sid]
-    refund_user = paid & ~fail & (rng.random(n) < 0.03)
-    t_refund_user = t_issue + (rng.random(n) * np.maximum(st - 30 * MIN - t_issue, 60)).astype(np.int64)
+    # a refund comes hours after the ticket (exponential, mean 3 h), never within 30 min of the show
+    t_refund_user = t_issue + rng.exponential(3 * HOUR, size=n).astype(np.int64) + MIN
+    refund_user = paid & ~fail & (rng.random(n) < 0.04) & (t_refund_user < st - 30 * MIN)
     t_print = np.maximum(st - rng.integers(5 * MIN, 50 * MIN, size=n), t_issue + MIN)
     printed = paid & ~fail & ~refund_user & (rng.random(n) < 0.6)
     return {"sid": sid, "created": created, "flash": flash, "tickets": tickets, "first_seat": first_seat,
@@ -238,8 +239,8 @@ def _inject(rng, o: dict, shows: dict, truth: dict):
 
     # shows the partner cancels: future shows with orders; their orders take no other fault
     future = np.flatnonzero(shows["start"] >= now_s + HOUR)
-    has = np.zeros(len(shows["start"]), bool)
-    has[o["sid"]] = True
+    has = np.zeros(len(shows["start"]), bool)  # shows with a channel-partner order (so codes are affected too)
+    has[o["sid"][np.isin(o["channel"], CODE_CHANNELS) & o["paid"]]] = True
     pool = future[has[future]]
     cancelled = np.sort(rng.choice(pool, size=min(max(3, per_class // 10), len(pool)), replace=False))
     taken |= np.isin(o["sid"], cancelled)
@@ -425,33 +426,44 @@ def _order_events(rng, o: dict):
     return ev.filter(pl.col("arrival") < CUT).sort("arrival")
 
 
-def _order_strings(o: dict, world: dict):
-    """The order-level columns of the orders feed, one row per order (gathered by order row per chunk)."""
+def _order_table(o: dict, world: dict):
+    """The order-level facts of the orders feed, numeric, one row per order (row = order number); the
+    text columns are made per written chunk (``_order_cols``), so the generator's memory stays bounded."""
     import numpy as np
     import polars as pl
 
     sh = world["shows"]
     sid = o["sid"]
     n = len(sid)
-    pcode = np.array([p[0] for p in PARTNERS])
-    fee = np.array([p[2] for p in PARTNERS])[sh["partner"][sid]]
-    unit = sh["sale"][sid]
-    cols = 20  # seats per row
-    seat = pl.DataFrame({"oi": np.arange(n), "n": o["tickets"], "f": o["first_seat"], "ov": o["seat_override"]}).select(
-        "oi", k=pl.int_ranges(0, "n"), f="f", ov="ov").explode("k").select(
-        "oi", s=pl.when((pl.col("k") == 0) & (pl.col("ov") >= 0)).then("ov").otherwise(pl.col("f") + pl.col("k")))
-    seats = seat.group_by("oi", maintain_order=True).agg(
-        pl.format("{}排{}座", pl.col("s") // cols + 1, pl.col("s") % cols + 1).str.join(","))["s"]
     users = np.int64(max(1, int(n * 0.7)))
-    uidx = (np.arange(n, dtype=np.int64) * 2654435761) % users
-    films = pl.Series(list(FILMS))
-    return pl.DataFrame({"oi": np.arange(n), "sid": sid, "p": sh["partner"][sid], "ch": o["channel"],
+    return pl.DataFrame({"sid": sid, "p": sh["partner"][sid].astype(np.int64), "ch": o["channel"].astype(np.int64),
                          "cin": sh["cin"][sid], "hall_no": world["hall_no"][sh["hall"][sid]], "start": sh["start"][sid],
-                         "film": sh["film"][sid], "tickets": o["tickets"], "unit": unit, "fee": fee, "u": uidx,
-                         "seats": seats, "fail": o["fail"]}).select(
-        order_id=_oid("oi"), partner_code=pl.col("p").replace_strict(list(range(len(PARTNERS))), pl.Series(pcode)),
-        partner_order_id=pl.format("{}{}", pl.col("p").replace_strict(list(range(len(PARTNERS))), pl.Series(pcode)),
-                                   ((pl.col("oi") * 69621 + 5_000_003) % 10**9).cast(pl.String).str.zfill(9)),
+                         "film": sh["film"][sid], "tickets": o["tickets"], "unit": sh["sale"][sid],
+                         "fee": np.array([p[2] for p in PARTNERS])[sh["partner"][sid]],
+                         "u": (np.arange(n, dtype=np.int64) * 2654435761) % users, "f": o["first_seat"],
+                         "ov": o["seat_override"], "fail": o["fail"]})
+
+
+def _seat(s, shift=0):
+    import polars as pl
+
+    cols = 20  # seats per row
+    return pl.format("{}排{}座", (s // cols + 1 + shift).cast(pl.String), (s % cols + 1).cast(pl.String))
+
+
+def _order_cols(shift=None) -> dict:
+    """Text columns of an order from ``_order_table`` columns (``shift``: rows the first seat is moved by)."""
+    import polars as pl
+
+    codes = list(range(len(PARTNERS)))
+    pcode = pl.col("p").replace_strict(codes, pl.Series([p[0] for p in PARTNERS]))
+    first = pl.when(pl.col("ov") >= 0).then("ov").otherwise("f")
+    seats = pl.concat_str([_seat(first, 0 if shift is None else shift)]
+                          + [pl.when(pl.col("tickets") > k).then(pl.lit(",") + _seat(pl.col("f") + k)) for k in (1, 2, 3)],
+                          ignore_nulls=True)
+    return dict(
+        partner_code=pcode,
+        partner_order_id=pl.format("{}{}", pcode, ((pl.col("oi") * 69621 + 5_000_003) % 10**9).cast(pl.String).str.zfill(9)),
         channel_code=pl.col("ch").replace_strict(list(range(len(CHANNELS))), pl.Series(CHANNELS)),
         user_id=_hex32("u"),
         mobile=pl.format("1{}{}", (pl.col("u") % 7 + 3).cast(pl.String),
@@ -459,18 +471,20 @@ def _order_strings(o: dict, world: dict):
         cinema_code=(pl.col("cin") + 11_000_000).cast(pl.String), show_code=_show_code(),
         show_start_time=_ts("start"), hall_name=pl.format("{}号厅", pl.col("hall_no")),
         film_code=(pl.col("film") + 100000000001).cast(pl.String),
-        film_name=pl.col("film").replace_strict(list(range(len(FILMS))), films), version=pl.lit("2D"),
-        ticket_count="tickets", seats="seats", unit_price_fen="unit", service_fee_fen=pl.col("fee") * pl.col("tickets"),
-        total_fen=(pl.col("unit") + pl.col("fee")) * pl.col("tickets"), fail="fail")
+        film_name=pl.col("film").replace_strict(list(range(len(FILMS))), pl.Series(list(FILMS))), version=pl.lit("2D"),
+        ticket_count=pl.col("tickets"), seats=seats, unit_price_fen=pl.col("unit"),
+        service_fee_fen=pl.col("fee") * pl.col("tickets"), total_fen=(pl.col("unit") + pl.col("fee")) * pl.col("tickets"))
 
 
 def _write_orders(out: Path, o: dict, ev, world: dict) -> list[dict]:
     import numpy as np
     import polars as pl
 
-    strings = _order_strings(o, world)
-    o["_strings"] = strings
+    table = _order_table(o, world)
+    o["_table"] = table
+    cols = _order_cols()
     status = pl.Series(list(STATUS))
+    reason = pl.col("st").cast(pl.Int64).replace_strict(list(range(len(STATUS))), pl.Series(REASON))
     files = []
     hours = ev.select(h=pl.col("arrival") // HOUR)["h"].to_numpy()
     bounds = np.searchsorted(hours, np.arange(25))
@@ -482,17 +496,12 @@ def _write_orders(out: Path, o: dict, ev, world: dict) -> list[dict]:
         def frames(a=a, b=b):
             for c in range(a, b, CHUNK_ROWS):
                 chunk = ev.slice(c, min(CHUNK_ROWS, b - c))
-                s = strings[chunk["oi"].to_numpy()]
-                st = chunk["st"]
-                yield pl.concat([chunk.select(event_ts=_ts("ts")), s.drop("fail"), pl.DataFrame({"st": st})],
-                                how="horizontal").select(
-                    "event_ts", "order_id", "partner_code", "partner_order_id", "channel_code", "user_id", "mobile",
-                    "cinema_code", "show_code", "show_start_time", "hall_name", "film_code", "film_name", "version",
-                    "ticket_count", "seats", "unit_price_fen", "service_fee_fen", "total_fen",
+                facts = table[chunk["oi"].to_numpy()]
+                yield pl.concat([chunk.select("oi", "ts", "st"), facts], how="horizontal").select(
+                    event_ts=_ts("ts"), order_id=_oid("oi"), **cols,
                     status=pl.col("st").cast(pl.Int64).replace_strict(list(range(len(STATUS))), status),
-                    status_reason=pl.when(pl.col("st") == STATUS.index("REFUNDED"))
-                    .then(pl.when(pl.Series(s["fail"])).then(pl.lit("出票失败自动退款")).otherwise(pl.lit("用户申请退票")))
-                    .otherwise(pl.col("st").cast(pl.Int64).replace_strict(list(range(len(STATUS))), pl.Series(REASON))))
+                    status_reason=pl.when((pl.col("st") == STATUS.index("REFUNDED")) & pl.col("fail"))
+                    .then(pl.lit("出票失败自动退款")).otherwise(reason))
 
         files.append(_deliver(out / "orders" / "internal" / DATE, f"orders_20260308_{h:02d}", "orders", "internal",
                               frames(), f"{DATE} {h:02d}:59:59"))
@@ -516,8 +525,6 @@ def _write_codes(out: Path, o: dict, world: dict, truth: dict):
     code = (rows * 2_147_483_629 + 100_000_007) % 10**12
     pos = np.full(n, -1, np.int64)
     pos[rows] = np.arange(len(rows))
-    strings = o["_strings"]
-    seats = strings["seats"][rows].to_numpy().astype(object)
     # duplicates: the later-allocated half takes the codes of the earlier half (a later push)
     dup = o["dup"][pos[o["dup"]] >= 0]
     dup = dup[np.argsort(t_alloc[pos[dup]], kind="stable")]
@@ -527,30 +534,26 @@ def _write_codes(out: Path, o: dict, world: dict, truth: dict):
     first, second = first[differ], second[differ]
     code[pos[second]] = code[pos[first]]
     mism = o["mism"][pos[o["mism"]] >= 0]
-    for r in pos[mism]:
-        head, rest = seats[r].split(",", 1) if "," in seats[r] else (seats[r], None)
-        row, col = head.split("排")
-        seats[r] = f"{int(row) + 3}排{col}" + ("," + rest if rest else "")
-    base = pl.DataFrame({"oi": rows, "chan": chan, "t_alloc": t_alloc, "code": code,
-                         "seats": pl.Series(seats, dtype=pl.String),
+    shift = np.zeros(len(rows), np.int64)
+    shift[pos[mism]] = 3  # the code's first seat three rows off the order's
+    base = pl.DataFrame({"oi": rows, "src": rows, "chan": chan, "t_alloc": t_alloc, "code": code, "shift": shift,
                          "t_print": o["t_print"][rows], "printed": o["printed"][rows] & ticket[rows],
                          "refund": refund[rows], "t_refund": t_refund[rows], "no_delivery": o["no_delivery"][rows]})
     # unknown orders: codes for order numbers our order system never issued (copies of early allocations)
     early = np.flatnonzero((t_alloc < CUT - 2 * HOUR) & ~refund[rows])[: o["n_unknown"]]
-    unknown = base[early].with_columns(oi=pl.int_range(0, len(early)) + 10**9, code=pl.int_range(0, len(early)) + 10**11 * 9,
+    unknown = base[early].with_columns(oi=pl.int_range(0, len(early)) + 10**9, code=pl.int_range(0, len(early)) + 9 * 10**11,
                                        printed=False, refund=False, t_alloc=pl.col("t_alloc") + 1800)
     base = pl.concat([base, unknown])
+    keep = ["oi", "src", "chan", "code", "shift"]
     ev = pl.concat([
-        base.select("oi", "chan", "code", "seats", ts="t_alloc", st=pl.lit(0, pl.Int8)),
-        base.filter(~pl.col("no_delivery")).select("oi", "chan", "code", "seats", ts=pl.col("t_alloc") + 30,
-                                                   st=pl.lit(1, pl.Int8)),
-        base.filter("printed").select("oi", "chan", "code", "seats", ts=pl.max_horizontal("t_print", pl.col("t_alloc") + 60),
-                                      st=pl.lit(2, pl.Int8)),
-        base.filter("refund").select("oi", "chan", "code", "seats", ts=pl.max_horizontal("t_refund", pl.col("t_alloc") + 60),
-                                     st=pl.lit(3, pl.Int8)),
+        base.select(*keep, ts="t_alloc", st=pl.lit(0, pl.Int8)),
+        base.filter(~pl.col("no_delivery")).select(*keep, ts=pl.col("t_alloc") + 30, st=pl.lit(1, pl.Int8)),
+        base.filter("printed").select(*keep, ts=pl.max_horizontal("t_print", pl.col("t_alloc") + 60), st=pl.lit(2, pl.Int8)),
+        base.filter("refund").select(*keep, ts=pl.max_horizontal("t_refund", pl.col("t_alloc") + 60), st=pl.lit(3, pl.Int8)),
     ]).filter(pl.col("ts") < CUT).sort(["chan", "ts", "oi"])
     o["_code_events"] = ev.select("oi", "code", "ts", "st")
-    known = strings.select("order_id", "cinema_code", "show_code", "show_start_time", "ticket_count")
+    table = o["_table"]
+    cols = _order_cols(shift=pl.col("shift"))
     files = []
     for c in CODE_CHANNELS:
         name = CHANNELS[c]
@@ -565,18 +568,15 @@ def _write_codes(out: Path, o: dict, world: dict, truth: dict):
             def frames(a=a, b=b, part_c=part_c, name=name):
                 for s in range(a, b, CHUNK_ROWS):
                     chunk = part_c.slice(s, min(CHUNK_ROWS, b - s))
-                    oi = chunk["oi"].to_numpy()
-                    real = oi < n
-                    info = known[np.where(real, oi, 0)]
-                    yield pl.concat([chunk, info], how="horizontal").select(
+                    facts = table[chunk["src"].to_numpy()].drop("ch")
+                    yield pl.concat([chunk, facts], how="horizontal").select(
                         allocation_ts=_ts("ts"), channel_partner=pl.lit(name),
                         channel_order_id=pl.format("{}{}", pl.lit("TB" if name == "TAOBAO" else "CMB"),
                                                    ((pl.col("oi") * 15485863 + 11) % 10**14).cast(pl.String).str.zfill(14)),
-                        order_id=pl.when(pl.Series(real)).then("order_id").otherwise(_oid("oi")),
-                        cinema_code="cinema_code", show_code="show_code", show_start_time="show_start_time",
-                        pickup_code=pl.col("code").cast(pl.String).str.zfill(12),
+                        order_id=_oid("oi"), cinema_code=cols["cinema_code"], show_code=cols["show_code"],
+                        show_start_time=cols["show_start_time"], pickup_code=pl.col("code").cast(pl.String).str.zfill(12),
                         verify_code=((pl.col("oi") * 7919 + 4321) % 10**6).cast(pl.String).str.zfill(6),
-                        seats="seats", ticket_count="ticket_count",
+                        seats=cols["seats"], ticket_count=pl.col("tickets"),
                         status=pl.col("st").cast(pl.Int64).replace_strict([0, 1, 2, 3], pl.Series(CODE_STATUS)))
 
             files.append(_deliver(out / "pickup_codes" / name / DATE, f"{name}_codes_20260308_{h:02d}", "pickup_codes",
@@ -625,20 +625,32 @@ def _generate_child(out: Path, kind: str, scale: float, log: Path, timeout: floa
 
 def _materialize(landing: Path, wh: Path, log: Path, timeout: float) -> dict:
     """`ticket-dq materialize` of the order feeds and checks in a child; wall, CPU, peak RSS, step times."""
-    from bench.national_quality import _STEP, parse_duration, run_child
+    from datetime import datetime, timezone
+
+    from bench.national_quality import _START, _STEP, parse_duration, run_child
 
     shutil.rmtree(wh.parent, ignore_errors=True)
     wh.parent.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKET_DQ_")}
     env.update(TICKET_DQ_LANDING=str(landing), TICKET_DQ_WAREHOUSE=str(wh), TICKET_DQ_OUTBOX=str(wh.parent / "outbox"),
                TICKET_DQ_NOW=NOW, DAGSTER_HOME="", PYTHONUNBUFFERED="1")
-    r = run_child([str(EXE), "materialize", "--verbose", "--quiet", "--select", SELECTION], log, env, timeout)
+    samples: list[tuple[float, float]] = []  # (unix time, RSS MB) every 0.25 s
+    r = run_child([str(EXE), "materialize", "--verbose", "--quiet", "--select", SELECTION], log, env, timeout, samples)
     text = log.read_text(encoding="utf-8", errors="replace")
     r["succeeded"] = r["rc"] == 0 and " succeeded in " in text
+    starts = {key: datetime.strptime(ts, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+              for ts, key in _START.findall(text)}
     steps: dict[str, float] = {}
+    step_rss: dict[str, int] = {}
     for key, dur in _STEP.findall(text):
-        steps[key] = round(steps.get(key, 0.0) + parse_duration(dur), 2)
+        sec = parse_duration(dur)
+        steps[key] = round(steps.get(key, 0.0) + sec, 2)
+        if key in starts:  # log times have 1 s resolution: the window is widened to whole seconds
+            inside = [mb for t, mb in samples if starts[key] <= t <= starts[key] + sec + 1]
+            if inside:
+                step_rss[key] = round(max(inside))
     r["steps"] = steps
+    r["step_peak_rss_mb"] = step_rss
     r["cpu_s"] = round(r["user_s"] + r["sys_s"], 1)
     return r
 
