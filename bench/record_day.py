@@ -86,7 +86,7 @@ SELECTION = " or ".join(f'key:"{k}"' for k in (
 
 # ---------------------------------------------------------------------------------------------- generator
 
-def generate(out: Path, kind: str, scale: float, seed: int = 16) -> dict:
+def generate(out: Path, kind: str, scale: float, file_minutes: int = 60, seed: int = 16) -> dict:
     """Write one day's landing area under ``out`` and ``out/truth.json``; returns the truth dict."""
     import numpy as np
     import polars as pl
@@ -107,8 +107,8 @@ def generate(out: Path, kind: str, scale: float, seed: int = 16) -> dict:
     ev = _order_events(rng, o)
     truth["orders"] = int(len(o["sid"]))
     truth["order_events"] = int(ev.height)
-    files = _write_orders(out, o, ev, world)
-    code_rows, code_files = _write_codes(out, o, world, truth)
+    files = _write_orders(out, o, ev, world, file_minutes)
+    code_rows, code_files = _write_codes(out, o, world, truth, file_minutes)
     truth["pickup_code_rows"] = code_rows
     truth["files"] = {"orders": files, "pickup_codes": code_files}
     _expected_from_delivered(o, ev, shows, cancelled_shows, truth)
@@ -476,7 +476,7 @@ def _order_cols(shift=None) -> dict:
         service_fee_fen=pl.col("fee") * pl.col("tickets"), total_fen=(pl.col("unit") + pl.col("fee")) * pl.col("tickets"))
 
 
-def _write_orders(out: Path, o: dict, ev, world: dict) -> list[dict]:
+def _write_orders(out: Path, o: dict, ev, world: dict, file_minutes: int) -> list[dict]:
     import numpy as np
     import polars as pl
 
@@ -486,9 +486,10 @@ def _write_orders(out: Path, o: dict, ev, world: dict) -> list[dict]:
     status = pl.Series(list(STATUS))
     reason = pl.col("st").cast(pl.Int64).replace_strict(list(range(len(STATUS))), pl.Series(REASON))
     files = []
-    hours = ev.select(h=pl.col("arrival") // HOUR)["h"].to_numpy()
-    bounds = np.searchsorted(hours, np.arange(25))
-    for h in range(24):
+    span = file_minutes * MIN
+    buckets = ev.select(h=pl.col("arrival") // span)["h"].to_numpy()
+    bounds = np.searchsorted(buckets, np.arange(DAY // span + 1))
+    for h in range(DAY // span):
         a, b = int(bounds[h]), int(bounds[h + 1])
         if a == b:
             continue
@@ -503,12 +504,24 @@ def _write_orders(out: Path, o: dict, ev, world: dict) -> list[dict]:
                     status_reason=pl.when((pl.col("st") == STATUS.index("REFUNDED")) & pl.col("fail"))
                     .then(pl.lit("出票失败自动退款")).otherwise(reason))
 
-        files.append(_deliver(out / "orders" / "internal" / DATE, f"orders_20260308_{h:02d}", "orders", "internal",
-                              frames(), f"{DATE} {h:02d}:59:59"))
+        files.append(_deliver(out / "orders" / "internal" / DATE, f"orders_{_stamp(h, span)}", "orders", "internal",
+                              frames(), _until(h, span)))
     return files
 
 
-def _write_codes(out: Path, o: dict, world: dict, truth: dict):
+def _stamp(k: int, span: int) -> str:
+    """File stem time of the k-th delivery window: 20260308_19 (hourly) or 20260308_1915."""
+    t = k * span
+    return f"{DATE.replace('-', '')}_{t // HOUR:02d}" + (f"{t % HOUR // MIN:02d}" if span < HOUR else "")
+
+
+def _until(k: int, span: int) -> str:
+    """snapshot_ts of the k-th window's file: its last second."""
+    t = (k + 1) * span - 1
+    return f"{DATE} {t // HOUR:02d}:{t % HOUR // MIN:02d}:{t % MIN:02d}"
+
+
+def _write_codes(out: Path, o: dict, world: dict, truth: dict, file_minutes: int):
     """Pickup codes of the channel partners' issued orders: ALLOCATED (bulk pushes: every 5 min for the
     flash sale, 30 min for CMB_BANK), DELIVERED 30 s later, PRINTED, REVOKED on a refund."""
     import numpy as np
@@ -558,9 +571,10 @@ def _write_codes(out: Path, o: dict, world: dict, truth: dict):
     for c in CODE_CHANNELS:
         name = CHANNELS[c]
         part_c = ev.filter(pl.col("chan") == c)
-        hours = (part_c["ts"] // HOUR).to_numpy()
-        bounds = np.searchsorted(hours, np.arange(25))
-        for h in range(24):
+        span = file_minutes * MIN
+        buckets = (part_c["ts"] // span).to_numpy()
+        bounds = np.searchsorted(buckets, np.arange(DAY // span + 1))
+        for h in range(DAY // span):
             a, b = int(bounds[h]), int(bounds[h + 1])
             if a == b:
                 continue
@@ -579,8 +593,8 @@ def _write_codes(out: Path, o: dict, world: dict, truth: dict):
                         seats=cols["seats"], ticket_count=pl.col("tickets"),
                         status=pl.col("st").cast(pl.Int64).replace_strict([0, 1, 2, 3], pl.Series(CODE_STATUS)))
 
-            files.append(_deliver(out / "pickup_codes" / name / DATE, f"{name}_codes_20260308_{h:02d}", "pickup_codes",
-                                  name, frames(), f"{DATE} {h:02d}:59:59"))
+            files.append(_deliver(out / "pickup_codes" / name / DATE, f"{name}_codes_{_stamp(h, span)}", "pickup_codes",
+                                  name, frames(), _until(h, span)))
     code_str = lambda c: f"{int(c):012d}"  # noqa: E731
     truth["faults"]["PICKUP_CODE_DUPLICATE"] = {"duplicate": [code_str(c) for c in code[pos[second]]]}
     truth["faults"]["PICKUP_CODE_INVALID"] = {
@@ -609,15 +623,16 @@ def _expected_from_delivered(o: dict, ev, shows: dict, cancelled, truth: dict) -
 
 # ---------------------------------------------------------------------------------------------- the run
 
-def _generate_child(out: Path, kind: str, scale: float, log: Path, timeout: float) -> dict:
+def _generate_child(out: Path, kind: str, scale: float, file_minutes: int, log: Path, timeout: float) -> dict:
     """Generate in a child process, so the parent stays small (Linux carries a parent's peak RSS into the
     children it forks) and the generator's own peak is measured."""
     from bench.national_quality import run_child
 
     shutil.rmtree(out, ignore_errors=True)
     code = ("import sys; from pathlib import Path; from bench.record_day import generate; "
-            "generate(Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]))")
-    r = run_child([sys.executable, "-c", code, str(out), kind, str(scale)], log, dict(os.environ), timeout)
+            "generate(Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))")
+    r = run_child([sys.executable, "-c", code, str(out), kind, str(scale), str(file_minutes)], log, dict(os.environ),
+                  timeout)
     if r["rc"] != 0:
         raise RuntimeError(f"generating the {kind} day failed: {log.read_text()[-3000:]}")
     return r
@@ -707,10 +722,10 @@ def verify(wh: Path, truth: dict) -> dict:
             "no_extra": all(f["extra"] == 0 for f in faults), "issue_status": statuses}
 
 
-def run_day(kind: str, scale: float, base: Path, timeout: float, keep: bool) -> dict:
+def run_day(kind: str, scale: float, base: Path, timeout: float, keep: bool, file_minutes: int = 60) -> dict:
     landing, wh = base / kind / "landing", base / kind / "wh" / "ticket_dq.duckdb"
     base.joinpath(kind).mkdir(parents=True, exist_ok=True)
-    gen = _generate_child(landing, kind, scale, base / kind / "generate.log", timeout)
+    gen = _generate_child(landing, kind, scale, file_minutes, base / kind / "generate.log", timeout)
     truth = json.loads((landing / "truth.json").read_text(encoding="utf-8"))
     print(f"{kind}: generated {truth['orders']:,} orders, {truth['order_events']:,} order events, "
           f"{truth['pickup_code_rows']:,} pickup-code rows in {gen['wall_s']} s (peak RSS {gen['peak_rss_mb']} MB)",
@@ -790,13 +805,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", default="ordinary,record", help="which days, comma separated")
     ap.add_argument("--keep", action="store_true", help="keep each day's landing area and warehouse")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per child process")
+    ap.add_argument("--file-minutes", type=int, default=60, choices=(5, 10, 15, 20, 30, 60),
+                    help="delivery window of an orders / pickup-codes file (the simulator's is an hour)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args(argv)
     kinds = [k.strip() for k in a.days.split(",") if k.strip()]
     if any(k not in ("ordinary", "record") for k in kinds):
         ap.error("--days takes ordinary and/or record")
-    days = [run_day(k, a.scale, a.dir, a.timeout, a.keep) for k in kinds]
-    res = {"scale": a.scale, "cpus": os.cpu_count(), "load_before": os.getloadavg(), "days": days}
+    days = [run_day(k, a.scale, a.dir, a.timeout, a.keep, a.file_minutes) for k in kinds]
+    res = {"scale": a.scale, "file_minutes": a.file_minutes, "cpus": os.cpu_count(), "load_before": os.getloadavg(), "days": days}
     by = {d["kind"]: d for d in days if "verify" in d}
     if {"ordinary", "record"} <= set(by):
         o, r = by["ordinary"], by["record"]
