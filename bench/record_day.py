@@ -638,7 +638,7 @@ def _generate_child(out: Path, kind: str, scale: float, file_minutes: int, log: 
     return r
 
 
-def _materialize(landing: Path, wh: Path, log: Path, timeout: float) -> dict:
+def _materialize(landing: Path, wh: Path, log: Path, timeout: float, memory_limit: str | None = None) -> dict:
     """`ticket-dq materialize` of the order feeds and checks in a child; wall, CPU, peak RSS, step times."""
     from datetime import datetime, timezone
 
@@ -649,6 +649,8 @@ def _materialize(landing: Path, wh: Path, log: Path, timeout: float) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKET_DQ_")}
     env.update(TICKET_DQ_LANDING=str(landing), TICKET_DQ_WAREHOUSE=str(wh), TICKET_DQ_OUTBOX=str(wh.parent / "outbox"),
                TICKET_DQ_NOW=NOW, DAGSTER_HOME="", PYTHONUNBUFFERED="1")
+    if memory_limit:
+        env["TICKET_DQ_DUCKDB_MEMORY_LIMIT"] = memory_limit
     samples: list[tuple[float, float]] = []  # (unix time, RSS MB) every 0.25 s
     r = run_child([str(EXE), "materialize", "--verbose", "--quiet", "--select", SELECTION], log, env, timeout, samples)
     text = log.read_text(encoding="utf-8", errors="replace")
@@ -722,7 +724,8 @@ def verify(wh: Path, truth: dict) -> dict:
             "no_extra": all(f["extra"] == 0 for f in faults), "issue_status": statuses}
 
 
-def run_day(kind: str, scale: float, base: Path, timeout: float, keep: bool, file_minutes: int = 60) -> dict:
+def run_day(kind: str, scale: float, base: Path, timeout: float, keep: bool, file_minutes: int = 60,
+            memory_limit: str | None = None) -> dict:
     landing, wh = base / kind / "landing", base / kind / "wh" / "ticket_dq.duckdb"
     base.joinpath(kind).mkdir(parents=True, exist_ok=True)
     gen = _generate_child(landing, kind, scale, file_minutes, base / kind / "generate.log", timeout)
@@ -730,7 +733,7 @@ def run_day(kind: str, scale: float, base: Path, timeout: float, keep: bool, fil
     print(f"{kind}: generated {truth['orders']:,} orders, {truth['order_events']:,} order events, "
           f"{truth['pickup_code_rows']:,} pickup-code rows in {gen['wall_s']} s (peak RSS {gen['peak_rss_mb']} MB)",
           flush=True)
-    mat = _materialize(landing, wh, base / kind / "materialize.log", timeout)
+    mat = _materialize(landing, wh, base / kind / "materialize.log", timeout, memory_limit)
     print(f"{kind}: materialize {'succeeded' if mat['succeeded'] else 'FAILED'} in {mat['wall_s']} s, "
           f"CPU {mat['cpu_s']} s, peak RSS {mat['peak_rss_mb']} MB", flush=True)
     res = {"kind": kind, "scale": scale, "generate": {k: gen[k] for k in ("wall_s", "peak_rss_mb", "user_s")},
@@ -807,13 +810,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per child process")
     ap.add_argument("--file-minutes", type=int, default=60, choices=(5, 10, 15, 20, 30, 60),
                     help="delivery window of an orders / pickup-codes file (the simulator's is an hour)")
+    ap.add_argument("--memory-limit", default="2GB",
+                    help="TICKET_DQ_DUCKDB_MEMORY_LIMIT of the materialize run ('' for DuckDB's default, 80 %% of RAM)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args(argv)
     kinds = [k.strip() for k in a.days.split(",") if k.strip()]
     if any(k not in ("ordinary", "record") for k in kinds):
         ap.error("--days takes ordinary and/or record")
-    days = [run_day(k, a.scale, a.dir, a.timeout, a.keep, a.file_minutes) for k in kinds]
-    res = {"scale": a.scale, "file_minutes": a.file_minutes, "cpus": os.cpu_count(), "load_before": os.getloadavg(), "days": days}
+    days = [run_day(k, a.scale, a.dir, a.timeout, a.keep, a.file_minutes, a.memory_limit) for k in kinds]
+    res = {"scale": a.scale, "file_minutes": a.file_minutes, "duckdb_memory_limit": a.memory_limit or None, "cpus": os.cpu_count(), "load_before": os.getloadavg(), "days": days}
     by = {d["kind"]: d for d in days if "verify" in d}
     if {"ordinary", "record"} <= set(by):
         o, r = by["ordinary"], by["record"]
