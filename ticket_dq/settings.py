@@ -80,6 +80,13 @@ def issuing_window_min() -> int:
     return int(os.environ.get("TICKET_DQ_ISSUING_WINDOW_MIN") or 10)
 
 
+def duckdb_memory_limit() -> str | None:
+    """DuckDB's memory limit for every warehouse connection (``TICKET_DQ_DUCKDB_MEMORY_LIMIT``, e.g. ``2GB``):
+    past it DuckDB spills to disk beside the warehouse instead of growing. Unset: DuckDB's own default
+    (80 % of the machine's RAM)."""
+    return os.environ.get("TICKET_DQ_DUCKDB_MEMORY_LIMIT") or None
+
+
 def env(name: str, default: str | None = None) -> str | None:
     """Other knobs (SMTP, webhook, tolerances) go through here so this stays the one reader."""
     return os.environ.get(name, default)

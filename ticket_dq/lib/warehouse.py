@@ -7,6 +7,7 @@ time, and callers hold connections only for the work at hand (``with connect(...
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Iterator
 
 import duckdb
 
+from ticket_dq import settings
 from ticket_dq.lib import contract
 
 SCHEMAS = ("meta", "raw", "ref", "cand", "dq")
@@ -21,6 +23,16 @@ SCHEMAS = ("meta", "raw", "ref", "cand", "dq")
 
 class WarehouseLocked(RuntimeError):
     """Another process held the warehouse lock for longer than the retry budget."""
+
+
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> None:
+    """``SET memory_limit``: DuckDB spills larger joins, aggregates and sorts to disk past it."""
+    if not _SIZE.fullmatch(limit.strip()):
+        raise ValueError(f"TICKET_DQ_DUCKDB_MEMORY_LIMIT={limit!r}: expected a size such as 2GB or 1500MB")
+    con.execute(f"SET memory_limit = '{limit.strip()}'")
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -55,6 +67,9 @@ def connect(path: str | Path, *, read_only: bool = False, timeout_s: float = 120
         # Timestamps in the warehouse are naive Beijing time; keep DuckDB's own clock functions
         # from silently converting through the machine's zone.
         con.execute("SET TimeZone = 'Asia/Shanghai'")
+        limit = settings.duckdb_memory_limit()
+        if limit:
+            set_memory_limit(con, limit)
         if ensure and not read_only:
             ensure_schema(con)
         yield con

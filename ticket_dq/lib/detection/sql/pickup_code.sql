@@ -8,20 +8,28 @@ WITH pc AS (
          arg_max(show_start_time, allocation_ts) AS show_start_time, min(allocation_ts) AS first_ts
   FROM raw.pickup_codes WHERE pickup_code IS NOT NULL GROUP BY channel_partner, pickup_code, order_id
 ), live AS (SELECT * FROM pc WHERE status <> 'REVOKED'),
-dup AS (
+multi AS (
+  -- Two passes, as in seat_double_sold.sql: a count finds the few codes held by more than one order,
+  -- and only those are aggregated with the sorted list and arg_max (doing that for each of the ~7 M
+  -- codes of a record day's bulk pushes was most of this script's time).
+  SELECT channel_partner, pickup_code FROM live GROUP BY ALL HAVING count(DISTINCT order_id) > 1
+), dup AS (
   -- The later order is reported, with its cinema and show. Bulk pushes give many codes one
   -- allocation_ts, so ties are broken by order id: the issue must read the same on every run
   -- (its show time decides whether customer service is told).
-  SELECT channel_partner, pickup_code, arg_max(order_id, (first_ts, order_id)) AS order_id,
+  SELECT l.channel_partner, l.pickup_code, arg_max(order_id, (first_ts, order_id)) AS order_id,
          list(order_id ORDER BY first_ts, order_id) AS orders,
          arg_max(cinema_code, (first_ts, order_id)) AS cinema_code,
          arg_max(show_start_time, (first_ts, order_id)) AS show_start_time
-  FROM live GROUP BY ALL HAVING count(DISTINCT order_id) > 1
+  FROM live l SEMI JOIN multi m ON m.channel_partner IS NOT DISTINCT FROM l.channel_partner AND m.pickup_code = l.pickup_code
+  GROUP BY l.channel_partner, l.pickup_code
 ), inv AS (
   SELECT l.*, os.order_id IS NULL AS unknown,
          l.order_id IN (SELECT order_id FROM cand.order_show WHERE category = 'ORDER_SHOW_CANCELLED') AS cancelled,
-         os.order_id IS NOT NULL AND list_sort(list_transform(string_split(l.seats, ','), lambda x: trim(x)))
-             <> list_sort(list_transform(string_split(os.seats, ','), lambda x: trim(x))) AS seat_bad,
+         -- the seat lists are split and sorted only where the texts differ (a record day has ~7 M codes)
+         CASE WHEN os.order_id IS NULL OR l.seats = os.seats THEN false
+              ELSE list_sort(list_transform(string_split(l.seats, ','), lambda x: trim(x)))
+                   <> list_sort(list_transform(string_split(os.seats, ','), lambda x: trim(x))) END AS seat_bad,
          os.seats AS order_seats
   FROM live l LEFT JOIN cur.order_state os ON os.order_id = l.order_id
 )
