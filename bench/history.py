@@ -214,6 +214,9 @@ def ratios(days: list[dict]) -> dict:
            "wall_without_retention_last_over_first": r(last["wall_s"] - last["retention_s"],
                                                         first["wall_s"] - first["retention_s"]),
            "peak_rss_last_over_first": r(last["peak_rss_mb"], first["peak_rss_mb"])}
+    if len(days) > 2:  # day 1 of a simulation starts at 06:00 with no pre-sales yet: day 2 is the first full day
+        out["wall_last_over_second"] = r(last["wall_s"], days[1]["wall_s"])
+        out["cpu_last_over_second"] = r(last["cpu_s"], days[1]["cpu_s"])
     if "incremental" in first and "incremental" in last:
         out["incremental_wall_last_over_first"] = r(last["incremental"]["wall_s"], first["incremental"]["wall_s"])
         out["incremental_steps_last_over_first"] = r(last["incremental"]["steps_s"], first["incremental"]["steps_s"])
