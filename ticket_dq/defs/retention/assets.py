@@ -32,9 +32,9 @@ GROUP = "retention"
 )
 def archived_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Table `meta.archived_files`: every delivered partner snapshot and platform crawl whose rows moved from the raw
-    table to the Parquet archive (``$TICKET_DQ_ARCHIVE``, default ``archive/`` beside the warehouse; hive layout
-    ``<feed>/delivery_date=YYYY-MM-DD/``), with its row count. Moves deliveries dated before the last
-    ``$TICKET_DQ_RETENTION_DAYS`` (default 2) delivery dates that detection no longer reads; `archive.<feed>` reads the
+    table to the Parquet archive (`$TICKET_DQ_ARCHIVE`, default `archive/` beside the warehouse; hive layout
+    `<feed>/delivery_date=YYYY-MM-DD/`), with its row count. Moves deliveries dated before the last
+    `$TICKET_DQ_RETENTION_DAYS` (default 2) delivery dates that detection no longer reads; `archive.<feed>` reads the
     moved rows, `audit.<feed>` raw and archived rows together."""
     root, days = settings.archive_dir(), settings.retention_days()
     with warehouse.get_connection() as con:
