@@ -36,7 +36,7 @@ from pathlib import Path
 
 import duckdb
 
-from ticket_dq.lib import warehouse
+from ticket_dq.lib import export, warehouse
 from ticket_dq.lib.pause_points import pause_point
 
 FEEDS = ("partner_schedule", "competitor_schedule")
@@ -118,14 +118,6 @@ def parquet_name(feed: str, source: str, delivery_date: date, file: str) -> str:
     return f"{feed}/delivery_date={delivery_date:%Y-%m-%d}/{safe(source)}__{safe(Path(file).stem)}__{tag}.parquet"
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _sql_text(value: str) -> str:
     """A path as a SQL string literal (COPY takes no parameter for its target)."""
     return "'" + value.replace("'", "''") + "'"
@@ -139,9 +131,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, feed: str, file: str, target: 
     con.execute("SET VARIABLE retention_file = ?", [file])
     con.execute(f"COPY (SELECT * FROM raw.{feed} WHERE ingest_file = getvariable('retention_file') "
                 f"ORDER BY ingest_line) TO {_sql_text(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-    _fsync(tmp)
-    os.replace(tmp, target)
-    _fsync(target.parent)
+    export.replace_atomically(tmp, target)  # fsync, rename, fsync the folder
     return con.execute("SELECT count(*) FROM read_parquet(?)", [str(target)]).fetchone()[0]
 
 
