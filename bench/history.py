@@ -1,7 +1,7 @@
 """A week of national days at the cost of one: seven consecutive days replayed with retention on.
 
     .venv/bin/python -m bench.history [--dir /tmp/history] [--cinemas 15000] [--days 7] [--skip-simulate]
-                                      [--retention-days 2] [--timeout 3600]
+                                      [--retention-days 2] [--replay-days K] [--timeout 3600]
 
 1. ``ticket-dq simulate national --days N`` once (the real simulator: each day's partner snapshots, crawls,
    orders and codes continue the days before, faults included; skipped with ``--skip-simulate`` when
@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cinemas", type=int, default=15000)
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--retention-days", type=int, default=2)
+    ap.add_argument("--replay-days", type=int, default=None,
+                    help="replay only the first K of the simulated days (e.g. 1: day 1 measured again on its own)")
     ap.add_argument("--skip-simulate", action="store_true", help="reuse DIR/sim")
     ap.add_argument("--incremental-days", default="first,last",
                     help="days to measure the incremental path on: 'first,last' (default), 'all' or 'none'")
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(sim / rel, landing / rel)
     done: set[str] = set()
     days = []
-    for k in range(a.days):
+    replayed = a.replay_days or a.days
+    for k in range(replayed):
         now = first_day + timedelta(days=k)
         delivered = deliver_until(plan, sim, landing, now, done)
         env_day = {**env, "TICKET_DQ_NOW": f"{now:%Y-%m-%d %H:%M:%S}"}
