@@ -36,6 +36,21 @@ def export_dir() -> Path:
     return warehouse_dir() / "export"
 
 
+def archive_dir() -> Path:
+    """Where raw snapshot rows older than the retention window go, as Parquet (``lib/retention.py``):
+    ``TICKET_DQ_ARCHIVE``, default ``archive/`` beside the DuckDB file."""
+    return _path("TICKET_DQ_ARCHIVE", str(warehouse_dir() / "archive"))
+
+
+def retention_days() -> int:
+    """Delivery dates of raw snapshot rows kept in the warehouse, today included (``TICKET_DQ_RETENTION_DAYS``,
+    default 2: today's and yesterday's deliveries stay in DuckDB, older ones move to the archive; 0 = keep all)."""
+    value = int(os.environ.get("TICKET_DQ_RETENTION_DAYS") or 2)
+    if value < 0:
+        raise ValueError(f"TICKET_DQ_RETENTION_DAYS must be 0 (keep all) or a number of days, got {value}")
+    return value
+
+
 def docs_dir() -> Path:
     return warehouse_dir() / "docs"
 

@@ -15,7 +15,7 @@ EXPECTED_ASSETS = {
     "cand/schedule_integrity", "cand/order_show", "cand/seat_double_sold", "cand/pickup_code",
     "cur/order_outcome", "cand/order_not_issued", "cand/order_outcome_spike",
     "cand/validation_failed", "dq/issues", "dq/issue_events_rejected", "dq/notifications", "dq/complaint_links",
-    "dq/metrics_daily", "dq/metrics_breakdown", "export/parquet",
+    "dq/metrics_daily", "dq/metrics_breakdown", "export/parquet", "meta/archived_files",
 }
 
 
@@ -26,7 +26,8 @@ def test_location_loads_with_every_stage_sensor_and_schedule():
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == EXPECTED_ASSETS
     assert {s.name for s in defs.sensors} >= {"landing_sensor", "routing_sensor", "escalation_sensor",
                                               "metrics_on_new_feedback"}
-    assert {s.name for s in defs.schedules} >= {"feed_health_every_15_min", "metrics_daily_recompute"}
+    assert {s.name for s in defs.schedules} >= {"feed_health_every_15_min", "metrics_daily_recompute",
+                                                "raw_retention_daily"}
 
 
 def test_every_asset_writes_through_the_duckdb_pool_and_says_what_it_holds():

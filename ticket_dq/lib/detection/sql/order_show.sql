@@ -1,4 +1,4 @@
--- requires: name_keys
+-- requires: order_name_keys
 -- cand.order_show: live orders (PAID/ISSUED/PRINTED) whose show changed or was cancelled after purchase.
 -- The order's show is found in the issuing partner's current schedule by show code, else as a re-issued
 -- code (same cinema, hall, film and start: the same show, no change). A change counts only when it is
@@ -12,7 +12,7 @@
 CREATE OR REPLACE TEMP TABLE o AS
 SELECT order_id, partner_code, cinema_code, show_code, show_start_time, cur.order_state.hall_name, hk.hall_key,
        film_code, film_name, ticket_count, total_fen, created_ts
-FROM cur.order_state LEFT JOIN hall_keys hk ON hk.hall_name = cur.order_state.hall_name
+FROM cur.order_state LEFT JOIN order_hall_keys hk ON hk.hall_name = cur.order_state.hall_name
 WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND show_start_time >= CAST($now AS TIMESTAMP)
   AND ($full_run OR partner_code IN (SELECT source FROM changed_inputs WHERE feed = 'partner'));
 CREATE OR REPLACE TEMP TABLE o_show AS
@@ -20,7 +20,7 @@ SELECT o.*, coalesce(p.show_code, r.show_code) AS cur_code, p.show_code IS NULL 
        coalesce(p.start_time, r.start_time) AS cur_start, coalesce(p.hall_key, r.hall_key) AS cur_hall_key,
        coalesce(p.hall_name, r.hall_name) AS cur_hall, coalesce(p.film_code, r.film_code) AS cur_film_code,
        coalesce(p.film_key, r.film_key) AS cur_film_key, coalesce(p.film_name, r.film_name) AS cur_film,
-       coalesce(p.show_status, r.show_status) AS cur_status, (SELECT film_key FROM film_keys k WHERE k.film_name = coalesce(f.film_name, o.film_name)) AS o_film_key,
+       coalesce(p.show_status, r.show_status) AS cur_status, (SELECT film_key FROM order_film_keys k WHERE k.film_name = coalesce(f.film_name, o.film_name)) AS o_film_key,
        pc.source IS NOT NULL AS partner_covers
 FROM o
 LEFT JOIN (SELECT DISTINCT source, cinema_code, business_date FROM cur.partner_schedule) pc

@@ -1,4 +1,4 @@
--- requires: name_keys
+-- requires: order_name_keys
 -- cand.seat_double_sold: the same seat of the same show (cinema, start, hall) in two or more live orders.
 -- One row per show and seat; order_id = the later order.
 -- Two passes: a count per (show, seat) finds the few seats held by more than one order row, and only
@@ -6,7 +6,7 @@
 CREATE OR REPLACE TEMP TABLE sds_seat AS
 SELECT order_id, partner_code, cinema_code, show_start_time, hk.hall_key, cur.order_state.hall_name, film_name,
        created_ts, total_fen, trim(unnest(string_split(seats, ','))) AS seat
-FROM cur.order_state LEFT JOIN hall_keys hk ON hk.hall_name = cur.order_state.hall_name
+FROM cur.order_state LEFT JOIN order_hall_keys hk ON hk.hall_name = cur.order_state.hall_name
 WHERE status IN ('PAID', 'ISSUED', 'PRINTED') AND seats IS NOT NULL;
 CREATE OR REPLACE TEMP TABLE candidates_new AS
 WITH multi AS (

@@ -1,0 +1,245 @@
+"""A week of national days at the cost of one: seven consecutive days replayed with retention on.
+
+    .venv/bin/python -m bench.history [--dir /tmp/history] [--cinemas 15000] [--days 7] [--skip-simulate]
+                                      [--retention-days 2] [--replay-days K] [--timeout 3600]
+
+1. ``ticket-dq simulate national --days N`` once (the real simulator: each day's partner snapshots, crawls,
+   orders and codes continue the days before, faults included; skipped with ``--skip-simulate`` when
+   DIR/sim holds it);
+2. day by day: every delivery of the day up to the simulated clock time (21:05) is linked into DIR/landing
+   (data file first, manifest last), then ``ticket-dq materialize`` runs every asset and check in a child
+   process with ``TICKET_DQ_NOW`` = that day's 21:05 and ``TICKET_DQ_RETENTION_DAYS`` set (retention is one
+   of the assets, so each day's materialize also archives what fell out of the window). Per day: wall, CPU
+   (user + sys), peak RSS (``os.wait4``), step times by stage (from Dagster's event log), warehouse file size
+   (DuckDB file + WAL) and archive size after the run;
+3. the incremental path on the first and the last day (``--incremental-days``): on a copy of that day's warehouse, one new snapshot of the largest
+   partner (its current file delivered again under a new name, 5 minutes later) through
+   ``raw/partner_schedule`` and everything between it and ``dq/issues``: wall of the child and the sum of its
+   steps.
+
+Prints the per-day table and the day-N / day-1 ratios, writes bench/results/history.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bench.national_quality import EXE, parse_steps, run_child
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).parent / "results" / "history.json"
+# Steps between a new partner snapshot and dq.issues (what eager automation runs for one partner delivery).
+INCREMENTAL_SELECT = "key:raw/partner_schedule+ and +key:dq/issues"
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+
+
+def warehouse_bytes(db: Path) -> int:
+    return _size(db) + _size(db.with_name(db.name + ".wal"))
+
+
+def deliver_until(plan, sim: Path, landing: Path, until: datetime, done: set[str]) -> int:
+    """Hard-link (data first, manifest last) every delivery at or before ``until`` not delivered yet."""
+    n = 0
+    for d in plan.deliveries:
+        if d.at > until or d.files[-1] in done:
+            continue
+        for rel in d.files:
+            dst = landing / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if not dst.exists():
+                os.link(sim / rel, dst)
+        done.add(d.files[-1])
+        n += 1
+    return n
+
+
+def _stage_seconds(log: Path) -> dict[str, float]:
+    steps, _ = parse_steps(log.read_text(encoding="utf-8", errors="replace"))
+    out: dict[str, float] = {}
+    for s in steps:
+        out[s["group"]] = round(out.get(s["group"], 0) + s["s"], 2)
+    out["_steps_total"] = round(sum(s["s"] for s in steps), 2)
+    return out
+
+
+def new_partner_snapshot(db: Path, landing: Path, at: datetime) -> list[Path]:
+    """Deliver the largest partner's current snapshot again, as a new file stamped ``at``; returns its paths."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        file, = con.execute("""SELECT c.file FROM cur.partner_current_file c JOIN meta.ingested_files i USING (file)
+                               ORDER BY i.rows_ingested DESC, c.file LIMIT 1""").fetchone()
+    src = landing / file
+    manifest = src.with_name(f"_manifest_{src.stem}.json")
+    meta = json.loads(manifest.read_bytes().decode("utf-8-sig"))
+    stem = f"{src.stem}_inc{at:%H%M}"
+    data = src.with_name(stem + src.suffix)
+    shutil.copyfile(src, data)
+    meta.update(file=data.name, snapshot_ts=f"{at:%Y-%m-%d %H:%M:%S}")
+    new_manifest = src.with_name(f"_manifest_{stem}.json")
+    new_manifest.write_text(json.dumps(meta), encoding="utf-8")
+    return [data, new_manifest]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench.history", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/history"))
+    ap.add_argument("--cinemas", type=int, default=15000)
+    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--retention-days", type=int, default=2)
+    ap.add_argument("--replay-days", type=int, default=None,
+                    help="replay only the first K of the simulated days (e.g. 1: day 1 measured again on its own)")
+    ap.add_argument("--skip-simulate", action="store_true", help="reuse DIR/sim")
+    ap.add_argument("--incremental-days", default="first,last",
+                    help="days to measure the incremental path on: 'first,last' (default), 'all' or 'none'")
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds per child process")
+    ap.add_argument("--results", type=Path, default=RESULTS)
+    a = ap.parse_args(argv)
+    from ticket_dq.lib import replay
+
+    base: Path = a.dir
+    sim, landing, wh, archive = base / "sim", base / "landing", base / "wh" / "ticket_dq.duckdb", base / "archive"
+    base.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKET_DQ_")}
+    env.update(TICKET_DQ_LANDING=str(landing), TICKET_DQ_WAREHOUSE=str(wh), TICKET_DQ_OUTBOX=str(base / "outbox"),
+               TICKET_DQ_ARCHIVE=str(archive), TICKET_DQ_RETENTION_DAYS=str(a.retention_days), DAGSTER_HOME="",
+               PYTHONUNBUFFERED="1")
+    res: dict = {"dir": str(base), "cinemas": a.cinemas, "days": a.days, "retention_days": a.retention_days,
+                 "uptime_before": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
+    if not (a.skip_simulate and (sim / "_truth" / "sim.json").is_file()):
+        shutil.rmtree(sim, ignore_errors=True)
+        res["simulate"] = run_child([str(EXE), "simulate", "national", "--cinemas", str(a.cinemas), "--days",
+                                     str(a.days), "--out", str(sim)], base / "simulate.log", env, a.timeout)
+        print(f"simulate national --days {a.days}: {res['simulate']}", flush=True)
+        if res["simulate"]["rc"] != 0:
+            print((base / "simulate.log").read_text()[-3000:], file=sys.stderr)
+            return 1
+    sim_now = datetime.strptime(json.loads((sim / "_truth" / "sim.json").read_text())["now"], "%Y-%m-%d %H:%M:%S")
+    first_day = sim_now - timedelta(days=a.days - 1)
+    for p in (landing, wh.parent, archive, base / "outbox", base / "inc"):
+        shutil.rmtree(p, ignore_errors=True)
+    wh.parent.mkdir(parents=True)
+    plan = replay.plan(sim)
+    for rel in plan.setup:
+        if not rel.startswith("_truth/"):  # no sim.json in the live area: the clock is TICKET_DQ_NOW
+            (landing / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(sim / rel, landing / rel)
+    done: set[str] = set()
+    days = []
+    replayed = a.replay_days or a.days
+    for k in range(replayed):
+        now = first_day + timedelta(days=k)
+        delivered = deliver_until(plan, sim, landing, now, done)
+        env_day = {**env, "TICKET_DQ_NOW": f"{now:%Y-%m-%d %H:%M:%S}"}
+        log = base / f"day{k + 1}.log"
+        mat = run_child([str(EXE), "materialize", "--quiet", "--verbose"], log, env_day, a.timeout)
+        stages = _stage_seconds(log)
+        row = {"day": k + 1, "now": f"{now:%Y-%m-%d %H:%M}", "deliveries": delivered, "rc": mat["rc"],
+               "wall_s": mat["wall_s"], "cpu_s": round(mat["user_s"] + mat["sys_s"], 1),
+               "peak_rss_mb": mat["peak_rss_mb"], "stages_s": stages,
+               "retention_s": stages.get("retention", 0.0),
+               "warehouse_mb": round(warehouse_bytes(wh) / 2**20, 1), "archive_mb": round(_size(archive) / 2**20, 1)}
+        if mat["rc"] != 0:
+            print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+        row.update(_raw_counts(wh))
+        measure = {"all": True, "none": False}.get(a.incremental_days, k in (0, a.days - 1))
+        if measure and mat["rc"] == 0:
+            row["incremental"] = incremental_path(wh, landing, now, env, base, a.timeout)
+        days.append(row)
+        print(json.dumps(row), flush=True)
+    res["per_day"] = days
+    res["ratios"] = ratios(days)
+    res["uptime_after"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(table(days))
+    print(json.dumps(res["ratios"], indent=2))
+    a.results.parent.mkdir(parents=True, exist_ok=True)
+    a.results.write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"wrote {a.results}")
+    return 0 if all(d["rc"] == 0 for d in days) else 1
+
+
+def _raw_counts(wh: Path) -> dict:
+    import duckdb
+
+    with duckdb.connect(str(wh), read_only=True) as con:
+        rows = {t: con.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0]
+                for t in ("partner_schedule", "competitor_schedule", "orders")}
+        archived = dict(con.execute("SELECT feed, sum(rows_archived) FROM meta.archived_files GROUP BY ALL").fetchall()) \
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
+                           "AND table_name = 'archived_files'").fetchone()[0] else {}
+    return {"raw_rows": {k: rows.get(k) for k in ("partner_schedule", "competitor_schedule", "orders")},
+            "archived_rows": archived}
+
+
+def incremental_path(wh: Path, landing: Path, now: datetime, env: dict, base: Path, timeout: float) -> dict:
+    """One new partner snapshot -> dq.issues on a copy of the day's warehouse (the day's chain is untouched)."""
+    inc = base / "inc"
+    shutil.rmtree(inc, ignore_errors=True)
+    inc.mkdir()
+    db = inc / wh.name
+    shutil.copyfile(wh, db)
+    if (wal := wh.with_name(wh.name + ".wal")).is_file():
+        shutil.copyfile(wal, db.with_name(db.name + ".wal"))
+    at = now + timedelta(minutes=5)
+    added = new_partner_snapshot(db, landing, at)
+    try:
+        log = base / f"inc_{now:%Y%m%d}.log"
+        r = run_child([str(EXE), "materialize", "--quiet", "--verbose", "--select", INCREMENTAL_SELECT], log,
+                      {**env, "TICKET_DQ_WAREHOUSE": str(db), "TICKET_DQ_OUTBOX": str(inc / "outbox"),
+                       "TICKET_DQ_NOW": f"{at:%Y-%m-%d %H:%M:%S}"}, timeout)
+        stages = _stage_seconds(log)
+    finally:
+        for p in added:
+            p.unlink(missing_ok=True)
+        shutil.rmtree(inc, ignore_errors=True)
+    return {"rc": r["rc"], "wall_s": r["wall_s"], "cpu_s": round(r["user_s"] + r["sys_s"], 1),
+            "steps_s": stages["_steps_total"], "stages_s": stages, "file": added[0].name}
+
+
+def ratios(days: list[dict]) -> dict:
+    if len(days) < 2:
+        return {}
+    first, last = days[0], days[-1]
+    r = lambda a, b: round(a / b, 3) if b else None  # noqa: E731
+    out = {"wall_last_over_first": r(last["wall_s"], first["wall_s"]),
+           "cpu_last_over_first": r(last["cpu_s"], first["cpu_s"]),
+           "wall_without_retention_last_over_first": r(last["wall_s"] - last["retention_s"],
+                                                        first["wall_s"] - first["retention_s"]),
+           "peak_rss_last_over_first": r(last["peak_rss_mb"], first["peak_rss_mb"])}
+    if len(days) > 2:  # day 1 of a simulation starts at 06:00 with no pre-sales yet: day 2 is the first full day
+        out["wall_last_over_second"] = r(last["wall_s"], days[1]["wall_s"])
+        out["cpu_last_over_second"] = r(last["cpu_s"], days[1]["cpu_s"])
+    if "incremental" in first and "incremental" in last:
+        out["incremental_wall_last_over_first"] = r(last["incremental"]["wall_s"], first["incremental"]["wall_s"])
+        out["incremental_steps_last_over_first"] = r(last["incremental"]["steps_s"], first["incremental"]["steps_s"])
+    return out
+
+
+def table(days: list[dict]) -> str:
+    head = ("| day | now | wall s | CPU s | peak RSS MB | retention s | warehouse MB | archive MB | "
+            "raw partner rows | incremental wall s | incremental steps s |\n"
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    lines = [head]
+    for d in days:
+        inc = d.get("incremental") or {}
+        lines.append(f"| {d['day']} | {d['now']} | {d['wall_s']} | {d['cpu_s']} | {d['peak_rss_mb']} | "
+                     f"{d['retention_s']} | {d['warehouse_mb']} | {d['archive_mb']} | "
+                     f"{d['raw_rows']['partner_schedule']} | {inc.get('wall_s', '-')} | {inc.get('steps_s', '-')} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
