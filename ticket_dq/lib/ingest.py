@@ -114,6 +114,7 @@ class FileResult:
     reason: str | None = None
     original_file: str | None = None
     encoding_suspect: bool = False  # valid UTF-8 that reads like GBK (decode.looks_like_gbk)
+    fast_path: bool = False  # DuckDB's reader read the file itself (decode's fast path)
 
 
 @dataclass
@@ -494,7 +495,8 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
         _unstage(con)
     return FileResult(file=d.file, source=d.source, status="INGESTED", encoding=parsed.encoding,
                       rows_manifest=d.rows_manifest, rows_in_file=parsed.rows_in_file, rows_ingested=inserted,
-                      rows_quarantined=len(quarantined), reason=reason, encoding_suspect=gbk_suspect)
+                      rows_quarantined=len(quarantined), reason=reason, encoding_suspect=gbk_suspect,
+                      fast_path=bool(parsed.fast))
 
 
 def ingest_feed(con: duckdb.DuckDBPyConnection, landing_root: str | Path, feed: str, run_id: str | None,
