@@ -397,9 +397,10 @@ def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Par
                 parsed.transcoded = None
                 return _land(con, d, feed, parsed, sha, run_id, now, csv_path=copy)
         return _land(con, d, feed, parsed, sha, run_id, now)
-    except (_Misaligned, duckdb.Error):
+    except (_Misaligned, duckdb.Error, UnicodeDecodeError):
         # DuckDB's strict reader refused a record (or counted differently): the careful path
-        # quarantines exactly the records that are malformed.
+        # quarantines exactly the records that are malformed. (DuckDB's message quotes the start of
+        # the refused line, cut at a byte count: Python may fail to decode the message itself.)
         return None
 
 
