@@ -639,6 +639,14 @@ def _typed_expr(col: str, typ: str, v: str | None = None) -> str:
     raise ValueError(f"unknown logical type {typ}")
 
 
+def _trimmed(col: str) -> str:
+    """``NULLIF(trim(col), '')`` without calling trim on values it leaves alone: DuckDB's trim strips
+    spaces only (ASCII ' ' and Unicode spaces), so an ASCII value that neither starts nor ends with
+    ' ' is already trimmed. trim is ~9x the cost of these byte tests, on every typed value."""
+    return (f"CASE WHEN starts_with({col}, ' ') OR ends_with({col}, ' ') OR strlen({col}) <> length({col}) "
+            f"THEN NULLIF(trim({col}), '') ELSE NULLIF({col}, '') END")
+
+
 def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None = None) -> str:
     """SELECT over the staged string columns of ``{source}`` giving the raw table's contract columns
     typed, ``__line``, ``__rec``, ``extras`` and ``__reason`` (NULL when the row is good; else every
@@ -655,7 +663,7 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
             inner.append(f"NULLIF({col}, '') AS __t_{col}")
         else:
             # Trim once per value (stage 0); cast once (stage 1); compare and explain (stage 2).
-            base.append(f"NULLIF(trim({col}), '') AS __s_{col}")
+            base.append(f"{_trimmed(col)} AS __s_{col}")
             inner.append(f"{_typed_expr(col, typ, f'__s_{col}')} AS __t_{col}")
             inner.append(f"__s_{col}")
             failed = f"(__t_{col} IS NULL AND __s_{col} IS NOT NULL)"
