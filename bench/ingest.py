@@ -36,59 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def generate_snapshot(path: Path, rows: int, encoding: str = "utf-8", seed: int = 7) -> int:
-    """A partner_schedule snapshot with contract columns, Chinese names, a few quoted fields."""
-    idx = pl.int_range(0, rows, eager=True, dtype=pl.Int64)
-    cinema = idx // 90  # ~90 shows per cinema and 3 days -> ~15k cinemas
-    hall = (idx // 10) % 9 + 1
-    start_min = (idx * 37 + seed) % (16 * 60) + 9 * 60  # 09:00 .. 24:59 -> some after midnight
-    day = (idx // 30) % 3
-    df = pl.DataFrame({"i": idx, "cinema": cinema, "hall": hall, "start_min": start_min, "day": day}).select(
-        snapshot_ts=pl.lit("2026-03-08 10:00:00"),
-        cinema_code=(pl.col("cinema") + 11000000).cast(pl.String),
-        partner_cinema_id=pl.format("FH{}", pl.col("cinema")),
-        cinema_name=pl.format("万达影城（{}店）", pl.col("cinema")),
-        hall_code=pl.format("H{}", pl.col("hall")),
-        hall_name=pl.when(pl.col("hall") % 3 == 0).then(pl.format("{}号激光厅", pl.col("hall")))
-        .when(pl.col("hall") % 3 == 1).then(pl.format("{}号厅(全景声影厅)", pl.col("hall")))
-        .otherwise(pl.format("{}号厅, VIP", pl.col("hall"))),  # a comma: quoted by the writer
-        hall_type=pl.when(pl.col("hall") % 3 == 0).then(pl.lit("LASER")).otherwise(pl.lit("NORMAL")),
-        seat_total=(pl.col("hall") * 20 + 80).cast(pl.String),
-        show_code=pl.format("S{}", pl.col("i") + 900000000),
-        business_date=pl.format("2026-03-{}", (pl.col("day") + 8).cast(pl.String).str.zfill(2)),
-        start_time=pl.format("2026-03-{} {}:{}:00", (pl.col("day") + 8).cast(pl.String).str.zfill(2),
-                             (pl.col("start_min") // 60 % 24).cast(pl.String).str.zfill(2),
-                             (pl.col("start_min") % 60).cast(pl.String).str.zfill(2)),
-        end_time=pl.format("2026-03-{} 23:59:00", (pl.col("day") + 8).cast(pl.String).str.zfill(2)),
-        film_code=(pl.col("i") % 40 + 100000000001).cast(pl.String).str.zfill(12),  # 12 digits (contract)
-        film_name=pl.when(pl.col("i") % 2 == 0).then(pl.lit("龙猫（数字）")).otherwise(pl.lit("哪吒之魔童闹海 3D")),
-        language=pl.lit("国语"),
-        version=pl.when(pl.col("i") % 2 == 0).then(pl.lit("2D")).otherwise(pl.lit("3D")),
-        duration_min=(pl.col("i") % 60 + 90).cast(pl.String),
-        list_price_fen=pl.lit("6800"),
-        sale_price_fen=(pl.col("i") % 20 * 100 + 3000).cast(pl.String),
-        service_fee_fen=pl.lit("300"),
-        seats_available=(pl.col("i") % 80).cast(pl.String),
-        show_status=pl.lit("ON_SALE"),
-        partner_update_time=pl.lit("2026-03-08 09:58:12"),
-    )
-    if encoding == "utf-8":
-        df.write_csv(path)
-    else:
-        path.write_bytes(df.write_csv().encode(encoding))
-    return df.height
-
-
 def _frame_partner(rows: int, seed: int = 7) -> pl.DataFrame:
-    """partner_schedule columns as strings (one snapshot of ~15k cinemas)."""
-    idx = pl.int_range(0, rows, eager=True, dtype=pl.Int64)
-    df = pl.DataFrame({"i": idx})
-    return _snapshot_select(df, seed)
-
-
-def _snapshot_select(df: pl.DataFrame, seed: int) -> pl.DataFrame:
-    df = df.with_columns(cinema=pl.col("i") // 90, hall=(pl.col("i") // 10) % 9 + 1,
-                         start_min=(pl.col("i") * 37 + seed) % (16 * 60) + 9 * 60, day=(pl.col("i") // 30) % 3)
+    """A partner_schedule snapshot: contract columns as strings, Chinese names, a few quoted fields
+    (~90 shows per cinema over 3 days, so 1.3M rows is ~15k cinemas)."""
+    df = pl.DataFrame({"i": pl.int_range(0, rows, eager=True, dtype=pl.Int64)}).with_columns(
+        cinema=pl.col("i") // 90, hall=(pl.col("i") // 10) % 9 + 1,
+        start_min=(pl.col("i") * 37 + seed) % (16 * 60) + 9 * 60, day=(pl.col("i") // 30) % 3)
     return df.select(
         snapshot_ts=pl.lit("2026-03-08 10:00:00"),
         cinema_code=(pl.col("cinema") + 11000000).cast(pl.String),
