@@ -488,19 +488,22 @@ def fast_jsonl(data: bytes, expected_rows: int | None) -> Parsed | None:
         return None
     if _sniff_utf8(data) is None or physical_lines(data) != expected_rows:
         return None
-    return Parsed(encoding="utf-8", rows_in_file=expected_rows, frame=None, fast="jsonl",
-                  raw_text=_lazy_line_text(data))
+    return Parsed(encoding="utf-8", rows_in_file=expected_rows, frame=None, fast="jsonl")
 
 
-def _lazy_line_text(buf: bytes):
-    """rec (= 1-based line) -> text of that line, splitting the file only when first asked."""
-    starts: list[np.ndarray] = []
+def lazy_line_text(path) -> callable:
+    """rec (= 1-based line) -> text of that line of the file at ``path``, read and split only when
+    first asked (the fast path keeps no copy of a file it hands to DuckDB; few lines are ever asked
+    for: those of rows quarantined for a value)."""
+    state: list = []
 
     def text(rec) -> str:
-        if not starts:
+        if not state:
+            buf = open(path, "rb").read()
             nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
-            starts.append(np.concatenate(([0], nl + 1, [len(buf) + 1])))
-        a, b = int(starts[0][int(rec) - 1]), int(starts[0][int(rec)]) - 1
+            state.extend((buf, np.concatenate(([0], nl + 1, [len(buf) + 1]))))
+        buf, starts = state
+        a, b = int(starts[int(rec) - 1]), int(starts[int(rec)]) - 1
         return bytes(buf[a:b]).decode("utf-8")
     return text
 

@@ -375,6 +375,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         if parsed is not None:
             if parsed.fast == "jsonl":
                 data = None  # a national crawl is 0.55 GB; read again only if the fast path refuses
+                parsed.raw_text = decode.lazy_line_text(d.data_path)
             result = _land_fast(con, d, feed, parsed, sha, run_id, now)
             if result is not None:
                 return result
