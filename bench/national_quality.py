@@ -4,7 +4,7 @@
 
 1. ``ticket-dq simulate national --out DIR/landing`` (15 000 cinemas, one day; skipped with
    ``--skip-simulate`` when DIR/landing/_truth/sim.json exists);
-2. ``ticket-dq materialize --demo-clock`` in a child process against DIR/landing, a fresh warehouse
+2. ``ticket-dq materialize --demo-clock --verbose`` (the event log carries the step times) in a child process against DIR/landing, a fresh warehouse
    DIR/wh/ticket_dq.duckdb and outbox DIR/outbox (every asset and check of every stage, as ``make run``);
    wall time, peak RSS of that process (``os.wait4``) and per-step times parsed from Dagster's
    "Finished execution of step ... in X" lines, summed per asset group (stage);
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     wh_dir.mkdir(parents=True)
     log = base / "materialize.log"
     samples: list[tuple[float, float]] = []
-    mat = run_child([str(EXE), "materialize", "--demo-clock"], log, env, a.timeout, samples)
+    mat = run_child([str(EXE), "materialize", "--demo-clock", "--verbose"], log, env, a.timeout, samples)
     text = log.read_text(encoding="utf-8", errors="replace")
     steps, failed = parse_steps(text, samples)
     mat["succeeded"] = mat["rc"] == 0 and " succeeded in " in text
