@@ -4,7 +4,7 @@
 
 1. ``ticket-dq simulate national --out DIR/landing`` (15 000 cinemas, one day; skipped with
    ``--skip-simulate`` when DIR/landing/_truth/sim.json exists);
-2. ``ticket-dq materialize --demo-clock`` in a child process against DIR/landing, a fresh warehouse
+2. ``ticket-dq materialize --demo-clock --verbose`` (the event log carries the step times) in a child process against DIR/landing, a fresh warehouse
    DIR/wh/ticket_dq.duckdb and outbox DIR/outbox (every asset and check of every stage, as ``make run``);
    wall time, peak RSS of that process (``os.wait4``) and per-step times parsed from Dagster's
    "Finished execution of step ... in X" lines, summed per asset group (stage);
@@ -159,12 +159,75 @@ def score(warehouse: Path, faults_csv: Path, now: str | None = None, samples: in
             "issue_status": statuses, "suppressed_by_category": suppressed, "naive_orders": naive}
 
 
+FLOORS = """
+import json, resource, sys, time, duckdb
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+con = duckdb.connect(sys.argv[1])
+out = {"files": 0, "failed": [], "wall_s": 0.0, "cpu_s": 0.0, "by_feed_s": {}}
+for i, (feed, path) in enumerate(json.loads(sys.argv[2])):
+    reader = "read_json" if path.endswith(".jsonl") else "read_csv"
+    c, w = cpu(), time.perf_counter()
+    try:
+        con.execute(f"CREATE TABLE t{i} AS SELECT * FROM {reader}(?)", [path])
+    except (duckdb.Error, UnicodeDecodeError):
+        # DuckDB reads UTF-8 only: a GB18030 delivery is timed on a UTF-8 copy of itself (the copy
+        # is made outside the timing).
+        try:
+            text = open(path, "rb").read().decode("gb18030")
+        except UnicodeDecodeError as exc:
+            out["failed"].append([path, str(exc)[:200]])
+            continue
+        copy = sys.argv[1] + ".utf8" + path[path.rindex("."):]
+        open(copy, "w", encoding="utf-8").write(text)
+        c, w = cpu(), time.perf_counter()
+        try:
+            con.execute(f"CREATE TABLE t{i} AS SELECT * FROM {reader}(?)", [copy])
+        except (duckdb.Error, UnicodeDecodeError) as exc:
+            out["failed"].append([path, str(exc).splitlines()[0][:200]])
+            continue
+        out["transcoded"] = out.get("transcoded", 0) + 1
+    w, c = time.perf_counter() - w, cpu() - c
+    out["files"] += 1
+    out["wall_s"] += w
+    out["cpu_s"] += c
+    out["by_feed_s"][feed] = out["by_feed_s"].get(feed, 0.0) + w
+    con.execute(f"DROP TABLE t{i}")
+print(json.dumps(out))
+"""
+
+
+def floors(landing: Path, work: Path, timeout: float) -> dict:
+    """DuckDB's bare read of every delivered feed file into a table (CREATE TABLE AS SELECT * FROM
+    read_csv / read_json, file by file, in one child process): the floor the whole product's
+    ingestion is compared with. Files DuckDB cannot read at all (corrupt or GB18030 deliveries) are
+    listed and left out of the sum; a GB18030 delivery is read as a UTF-8 copy."""
+    from ticket_dq.lib import contract
+
+    files = [(feed, str(f)) for feed in contract.FEEDS for f in sorted((landing / feed).rglob("*"))
+             if f.suffix in (".csv", ".jsonl") and (f.parent / f"_manifest_{f.stem}.json").is_file()]
+    db = work / "floor.duckdb"
+    db.unlink(missing_ok=True)
+    proc = subprocess.run([sys.executable, "-c", FLOORS, str(db), json.dumps(files)], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
+    for leftover in work.glob("floor.duckdb*"):
+        leftover.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-2000:]}
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in out.items()} | {
+        "by_feed_s": {k: round(v, 2) for k, v in out["by_feed_s"].items()}}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench.national_quality")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/national"))
     ap.add_argument("--skip-simulate", action="store_true",
                     help="reuse DIR/landing (must hold _truth/sim.json)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per child process")
+    ap.add_argument("--no-floor", action="store_true",
+                    help="skip DuckDB's bare read of the same files (the whole-product ratio's floor)")
     a = ap.parse_args(argv)
     base: Path = a.dir
     landing, wh_dir, outbox = base / "landing", base / "wh", base / "outbox"
@@ -196,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     wh_dir.mkdir(parents=True)
     log = base / "materialize.log"
     samples: list[tuple[float, float]] = []
-    mat = run_child([str(EXE), "materialize", "--demo-clock"], log, env, a.timeout, samples)
+    mat = run_child([str(EXE), "materialize", "--demo-clock", "--verbose"], log, env, a.timeout, samples)
     text = log.read_text(encoding="utf-8", errors="replace")
     steps, failed = parse_steps(text, samples)
     mat["succeeded"] = mat["rc"] == 0 and " succeeded in " in text
@@ -222,6 +285,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {s['step']} | {s['group']} | {s['s']:.2f} | {s.get('peak_rss_mb', '-')} |")
     if failed:
         print(f"failed steps: {failed}; see {log}", file=sys.stderr)
+
+    if not a.no_floor:
+        fl = floors(landing, base, a.timeout)
+        res["floor"] = fl
+        if "error" not in fl and not steps:
+            print("no step times in the materialize log: whole-product ratio not computed", file=sys.stderr)
+        elif "error" not in fl:
+            # Whole product against what it cannot do without: DuckDB reading the same files, plus the
+            # detection work after ingestion (every stage but ingest, as measured in this run).
+            detection = round(sum(v for g, v in by_group.items() if g != "ingest"), 2)
+            ingest_s = by_group.get("ingest", 0.0)
+            res["whole_product_ratio"] = {
+                "materialize_wall_s": mat["wall_s"], "floor_wall_s": fl["wall_s"], "detection_s": detection,
+                "ratio": round(mat["wall_s"] / (fl["wall_s"] + detection), 2),
+                "ingest_s": ingest_s, "ingest_over_floor": round(ingest_s / fl["wall_s"], 2) if fl["wall_s"] else None}
+            r = res["whole_product_ratio"]
+            print(f"\nfloor: DuckDB's bare read of {fl['files']} delivered files {fl['wall_s']} s wall "
+                  f"({fl['cpu_s']} CPU s; by feed {fl['by_feed_s']}; GB18030 read as UTF-8 copies {fl.get('transcoded', 0)}; "
+                  f"unreadable {len(fl['failed'])}); "
+                  f"detection (stages after ingest) {detection} s")
+            print(f"whole product: materialize {mat['wall_s']} s / (floor {fl['wall_s']} + detection {detection}) "
+                  f"= {r['ratio']}x; ingest stage {ingest_s} s = {r['ingest_over_floor']}x its floor")
+        else:
+            print(f"floor failed: {fl['error']}", file=sys.stderr)
 
     if (wh_dir / "ticket_dq.duckdb").is_file():
         sc = score(wh_dir / "ticket_dq.duckdb", landing / "_truth" / "faults.csv", res["now"])

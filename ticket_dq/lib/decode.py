@@ -168,7 +168,8 @@ class Parsed:
     missing: list[str] = field(default_factory=list)  # required contract columns absent from the header
     extra: list[str] = field(default_factory=list)  # columns outside the contract (kept in extras)
     raw_text: callable = None  # rec index -> raw text of that record, for rows quarantined later
-    fast: pl.DataFrame | None = None  # CSV fast path: (__line, __rec) per data record, DuckDB reads the file
+    fast: str | None = None  # fast path: "csv" or "jsonl"; DuckDB reads the file itself (record i on line
+    # i + 1 of a CSV, line i of JSON Lines), and the caller redoes the file on the careful path if it refuses
     transcoded: bytes | None = None  # fast path on a GB18030 file: the UTF-8 text DuckDB must read instead
     notes: list[str] = field(default_factory=list)  # what the record count rests on, for a mismatch message
 
@@ -302,6 +303,57 @@ def _header_names(text: str) -> list[str]:
     return [h.strip() for h in row]
 
 
+def physical_lines(buf: bytes) -> int:
+    """Physical lines of a file: newlines, plus an unterminated last line."""
+    return buf.count(NEWLINE) + (1 if buf and not buf.endswith(NEWLINE) else 0)
+
+
+def _fast_csv(data: bytes, feed: contract.Feed, expected_rows: int | None) -> Parsed | None:
+    """The fast path's preconditions, checked without splitting the file: UTF-8 (sniffed; DuckDB's
+    reader validates the rest) or GB18030 (transcoded), the header on line 1 naming exactly the
+    contract columns, and one physical line per manifest row. DuckDB then reads the file in strict
+    mode; a multi-line record or a blank line makes it return fewer rows than lines, which the caller
+    treats as a refusal (careful path). None when the file does not qualify."""
+    if expected_rows is None:
+        return None
+    sniffed = _sniff_utf8(data)
+    if sniffed is None:
+        try:
+            encoding, buf = detect_encoding(data)
+        except DecodeError:
+            return None
+        if encoding != "gb18030":
+            return None
+    else:
+        encoding, buf = sniffed
+    first = bytes(buf[:1 << 16])
+    end = first.find(NEWLINE)
+    if end <= 0:
+        return None
+    header = _header_names(first[:end].rstrip(b"\r").decode("utf-8", errors="replace"))
+    if sorted(header) != sorted(feed.contract_names):
+        return None
+    if physical_lines(data if sniffed else buf) - 1 != expected_rows:  # a BOM holds no newline
+        return None
+    parsed = Parsed(encoding=encoding, rows_in_file=expected_rows, frame=None, header=header, fast="csv")
+    if sniffed is None:
+        parsed.transcoded = buf  # DuckDB reads UTF-8 only: the caller hands it this as a temp file
+    parsed.raw_text = _lazy_record_text(buf)
+    return parsed
+
+
+def _lazy_record_text(buf: bytes | memoryview):
+    """rec index -> raw text, splitting the file only when a record is first asked for (fast-path
+    files quarantine few rows or none)."""
+    recs: list[CsvRecords] = []
+
+    def text(i) -> str:
+        if not recs:
+            recs.append(split_csv(buf))
+        return recs[0].text(int(i))
+    return text
+
+
 def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
               expected_rows: int | None = None) -> Parsed:
     """Decode and parse a CSV file into all-string contract columns, quarantining malformed records.
@@ -315,8 +367,9 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
     quote was left open, the file is re-split after each broken line (``resync_broken_quotes``) and
     that reading is used if it gives the expected count: one bad record costs one line, not the file.
     """
-    sniffed = _sniff_utf8(data) if allow_fast else None
-    encoding, buf = sniffed or detect_encoding(data)
+    if allow_fast and (fast := _fast_csv(data, feed, expected_rows)) is not None:
+        return fast
+    encoding, buf = detect_encoding(data)
     recs = split_csv(buf)
     nonblank = np.flatnonzero(~recs.blank)
     if nonblank.size == 0:
@@ -334,19 +387,7 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
     parsed = Parsed(encoding=encoding, rows_in_file=rows_in_file, frame=None, header=header,
                     missing=missing, extra=extra, raw_text=lambda i: recs.text(int(i)))
     if missing:
-        # A rejected file's encoding goes to the ledger: sniffing is not enough for that.
-        return parse_csv(data, feed, allow_fast=False, expected_rows=expected_rows) if sniffed else parsed
-
-    single_line = bool(np.all(np.diff(recs.lines) == 1)) and int(recs.lines[0]) == 1
-    fast_ok = sniffed is not None or (allow_fast and encoding == "gb18030")
-    if (fast_ok and not extra and hdr == 0 and data_idx.size == recs.starts.size - 1 and single_line
-            and not recs.odd_quotes.any()):
-        parsed.fast = pl.DataFrame({LINE: recs.lines[data_idx].astype(np.int64), REC: data_idx.astype(np.int64)})
-        if not sniffed:
-            parsed.transcoded = buf  # DuckDB reads UTF-8 only: the caller hands it this as a temp file
         return parsed
-    if sniffed:
-        return parse_csv(data, feed, allow_fast=False, expected_rows=expected_rows)
 
     fields = count_fields(recs)
     width = int(fields[hdr])
@@ -412,22 +453,87 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
     return parsed
 
 
-def fast_csv_source_sql(header: list[str], lines_view: str) -> str:
-    """FROM-clause source for the fast path: DuckDB reads the file (``$path``) in strict mode with the
-    header's columns (all contract names, so safe to spell) as VARCHAR, and the (line, rec) frame
-    ``lines_view`` is joined by position. ``__present`` is NULL on padding rows, which would mean the
-    two sides disagree about the row count (the caller then falls back to the careful path)."""
+def _fast_lines(rows: int, first_line: int) -> str:
+    """(__line, __rec) of a fast-path file: record i (header = record 0 in a CSV) on line
+    ``first_line`` + i. One row more than expected, so a reader that finds more records than lines
+    cannot go unnoticed: that row gets a line and fails the count check."""
+    return (f"(SELECT range + {int(first_line)} AS {LINE}, range + 1 AS {REC} "
+            f"FROM range({int(rows) + 1}))")
+
+
+def fast_csv_source_sql(header: list[str], rows: int) -> str:
+    """FROM-clause source for the CSV fast path: DuckDB reads the file (``$path``) in strict mode with
+    the header's columns (all contract names, so safe to spell) as VARCHAR, line numbers joined by
+    position. ``__present`` is NULL on padding rows, which would mean the two sides disagree about the
+    row count (the caller then falls back to the careful path)."""
     cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
     return (
         f"(SELECT c.* EXCLUDE (__present), CASE WHEN c.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
         f"NULL::VARCHAR AS {EXTRAS} FROM "
         f"(SELECT *, true AS __present FROM read_csv($path, header = true, auto_detect = false, delim = ',', "
         f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, columns = {{{cols}}})) c "
-        f"POSITIONAL JOIN {lines_view} l)"
+        f"POSITIONAL JOIN {_fast_lines(rows, 2)} l)"
     )
 
 
 # ---- JSON Lines ---------------------------------------------------------------------------------------
+
+def fast_jsonl(data: bytes, expected_rows: int | None) -> Parsed | None:
+    """The JSON Lines fast path's preconditions, checked without splitting the file: UTF-8 without BOM
+    (sniffed; DuckDB's reader validates the rest), no CR, one physical line per manifest row. DuckDB
+    then reads the file itself (``fast_jsonl_source_sql``); a bad line, a line that is no object, an
+    extra key or a blank line (fewer rows than lines) is a refusal, and the caller redoes the file on
+    the careful path (``parse_jsonl``). None when the file does not qualify."""
+    if expected_rows is None or data.startswith(BOM) or b"\r" in data:
+        return None
+    if _sniff_utf8(data) is None or physical_lines(data) != expected_rows:
+        return None
+    return Parsed(encoding="utf-8", rows_in_file=expected_rows, frame=None, fast="jsonl")
+
+
+def lazy_line_text(path) -> callable:
+    """rec (= 1-based line) -> text of that line of the file at ``path``, read and split only when
+    first asked (the fast path keeps no copy of a file it hands to DuckDB; few lines are ever asked
+    for: those of rows quarantined for a value)."""
+    state: list = []
+
+    def text(rec) -> str:
+        if not state:
+            buf = open(path, "rb").read()
+            nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+            state.extend((buf, np.concatenate(([0], nl + 1, [len(buf) + 1]))))
+        buf, starts = state
+        a, b = int(starts[int(rec) - 1]), int(starts[int(rec)]) - 1
+        return bytes(buf[a:b]).decode("utf-8")
+    return text
+
+
+def fast_jsonl_reader_sql() -> str:
+    """DuckDB's JSON Lines reader on ``$path`` with one JSON column per top-level key of the first line.
+    Because every column is read, a key not on the first line makes the reader fail ("unknown key"):
+    no line can carry a key the columns do not show. Duplicate keys and lines that are not JSON
+    objects fail too."""
+    return "read_json($path, format = 'newline_delimited', sample_size = 1, maximum_depth = 1)"
+
+
+def fast_jsonl_source_sql(names: list[str], rows: int) -> str:
+    """FROM-clause source for the JSON Lines fast path, the shape ``stage_jsonl_sql`` gives: each key
+    as the string ``json_extract_string`` gives (a string value unquoted, any other value as its JSON
+    text), no extras, no ``__bad``. ``names`` are the reader's columns: contract names (and safe to
+    spell) once the caller has checked them. A plain string value is unquoted without parsing it
+    again: its JSON text without a backslash is the string between two quotes."""
+    cols = []
+    for c in names:
+        j = f'j."{c}"'
+        cols.append(f"CASE WHEN starts_with({j}::VARCHAR, '\"') AND NOT contains({j}::VARCHAR, '\\') "
+                    f"THEN replace({j}::VARCHAR, '\"', '') ELSE json_extract_string({j}, '$') END AS {c}")
+    return (
+        f"(SELECT {', '.join(cols)}, CASE WHEN j.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
+        f"NULL::VARCHAR AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
+        f"(SELECT *, true AS __present FROM {fast_jsonl_reader_sql()}) j "
+        f"POSITIONAL JOIN {_fast_lines(rows, 1)} l)"
+    )
+
 
 def parse_jsonl(data: bytes, feed: contract.Feed) -> Parsed:
     """Decode a JSON Lines file into (line number, text) rows; DuckDB extracts the keys
@@ -523,17 +629,26 @@ def _typed_expr(col: str, typ: str, v: str | None = None) -> str:
         return (f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+(\\.[0-9]{{1,2}})?') "
                 f"THEN CAST(TRY_CAST({v} AS DECIMAL(18,2)) * 100 AS BIGINT) END")
     if typ == "timestamp":
-        # Exactly YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS: the shape is checked with cheap string
-        # tests, then DuckDB's cast validates the values (3x cheaper than try_strptime, measured).
-        return (f"CASE WHEN length({v}) = 19 AND substr({v}, 5, 1) = '-' AND substr({v}, 11, 1) IN (' ', 'T') "
-                f"AND substr({v}, 17, 1) = ':' THEN TRY_CAST({v} AS TIMESTAMP) END")
+        # Exactly YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS: the shape (19 characters, '-' 5th,
+        # ' ' or 'T' 11th, ':' 17th) is checked with LIKE, then DuckDB's cast validates the values
+        # (LIKE is ~1.6x cheaper than the same test spelled with length and substr, measured).
+        return (f"CASE WHEN {v} LIKE '____-_____ _____:__' OR {v} LIKE '____-_____T_____:__' "
+                f"THEN TRY_CAST({v} AS TIMESTAMP) END")
     if typ == "date":
-        return f"CASE WHEN length({v}) = 10 AND substr({v}, 5, 1) = '-' THEN TRY_CAST({v} AS DATE) END"
+        return f"CASE WHEN {v} LIKE '____-_____' THEN TRY_CAST({v} AS DATE) END"
     if typ == "bool":
         return f"TRY_CAST({v} AS BOOLEAN)"
     if typ == "hhmm":
         return f"CASE WHEN regexp_full_match({v}, '([01]?[0-9]|2[0-3]):[0-5][0-9]') THEN lpad({v}, 5, '0') END"
     raise ValueError(f"unknown logical type {typ}")
+
+
+def _trimmed(col: str) -> str:
+    """``NULLIF(trim(col), '')`` without calling trim on values it leaves alone: DuckDB's trim strips
+    spaces only (ASCII ' ' and Unicode spaces), so an ASCII value that neither starts nor ends with
+    ' ' is already trimmed. trim is ~9x the cost of these byte tests, on every typed value."""
+    return (f"CASE WHEN starts_with({col}, ' ') OR ends_with({col}, ' ') OR strlen({col}) <> length({col}) "
+            f"THEN NULLIF(trim({col}), '') ELSE NULLIF({col}, '') END")
 
 
 def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None = None) -> str:
@@ -552,7 +667,7 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
             inner.append(f"NULLIF({col}, '') AS __t_{col}")
         else:
             # Trim once per value (stage 0); cast once (stage 1); compare and explain (stage 2).
-            base.append(f"NULLIF(trim({col}), '') AS __s_{col}")
+            base.append(f"{_trimmed(col)} AS __s_{col}")
             inner.append(f"{_typed_expr(col, typ, f'__s_{col}')} AS __t_{col}")
             inner.append(f"__s_{col}")
             failed = f"(__t_{col} IS NULL AND __s_{col} IS NOT NULL)"

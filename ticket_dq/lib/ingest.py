@@ -114,6 +114,7 @@ class FileResult:
     reason: str | None = None
     original_file: str | None = None
     encoding_suspect: bool = False  # valid UTF-8 that reads like GBK (decode.looks_like_gbk)
+    fast_path: bool = False  # DuckDB's reader read the file itself (decode's fast path)
 
 
 @dataclass
@@ -214,9 +215,21 @@ def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | No
     """Make the parsed file queryable: returns (source relation SQL, its parameters, JSONL keys seen, the
     feed as the file delivers it). The source has the contract columns as strings, __line, __rec and
     extras (JSONL also __json, __bad)."""
-    if parsed.fast is not None:
-        con.register(_SOURCE, parsed.fast)
-        return decode.fast_csv_source_sql(parsed.header, _SOURCE), {"path": str(data_path)}, [], feed
+    params = {"path": str(data_path)}
+    if parsed.fast == "csv":
+        return decode.fast_csv_source_sql(parsed.header, parsed.rows_in_file), params, [], feed
+    if parsed.fast == "jsonl":
+        try:
+            names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {decode.fast_jsonl_reader_sql()}",
+                                               params).fetchall()]
+            feed = variants.as_delivered(feed, feed.fmt, names)
+        except (duckdb.Error, variants.AmbiguousMoney) as exc:
+            raise _Misaligned(f"JSON Lines fast path refused: {exc}") from exc
+        if len(names) != len(feed.contract_names) or set(names) != set(feed.contract_names):
+            # A key outside the contract, or one missing from the first line: the careful path
+            # reads every line's keys.
+            raise _Misaligned("JSON Lines fast path refused: first line's keys are not the contract's")
+        return decode.fast_jsonl_source_sql(names, parsed.rows_in_file), params, names, feed
     con.register(_SOURCE, parsed.frame)
     if feed.fmt != "jsonl":
         return _SOURCE, {}, [], feed
@@ -228,7 +241,16 @@ def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | No
 
 
 class _Misaligned(RuntimeError):
-    """The fast CSV path and our record split disagree: redo the file on the careful path."""
+    """The fast path's reader refused the file or counted its records differently: redo the file on
+    the careful path."""
+
+
+class _Rejected(Exception):
+    """Raised inside a landing transaction: roll it back and reject the file as one unit."""
+
+    def __init__(self, reason: str, drift: tuple[str, list[str]] | None = None):
+        super().__init__(reason)
+        self.reason, self.drift = reason, drift
 
 
 def _unstage(con) -> None:
@@ -265,6 +287,8 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
     ).fetchone()[0]
     # Cast failures: recomputed only when some rows did not land (the common file has none).
     candidates = parsed.rows_in_file - len(parsed.bad)
+    if parsed.fast and inserted > candidates:
+        raise _Misaligned(f"{file}: DuckDB read more records than the file has lines")
     bad_rows: list[tuple] = []
     drift: list[tuple] = []
     if inserted < candidates:
@@ -272,13 +296,13 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
             f"SELECT {decode.LINE}, {decode.REC}, {decode.REASON} FROM ({typed}) "
             f"WHERE {decode.REASON} IS NOT NULL AND {decode.LINE} IS NOT NULL ORDER BY {decode.LINE}", params,
         ).fetchall()
-        if parsed.fast is not None and inserted + len(bad_rows) != candidates:
+        if parsed.fast and inserted + len(bad_rows) != candidates:
             raise _Misaligned(f"{file}: DuckDB read {inserted + len(bad_rows)} rows, {candidates} expected")
         uc = decode.uncastable_columns_sql(feed, source)
         if uc and bad_rows:
             drift = [r for r in con.execute(uc, params).fetchall() if r[1] > 0 and r[2] == r[1]]
     # Raw text of every quarantined record: parse-level (field count) rows plus cast failures.
-    if feed.fmt == "jsonl":
+    if feed.fmt == "jsonl" and not parsed.fast:
         texts = dict(con.execute(
             f"SELECT {decode.REC}, __json FROM {_STAGED} WHERE {decode.REC} IN (SELECT UNNEST($recs))",
             {"recs": [r[1] for r in bad_rows]},
@@ -301,8 +325,17 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
 
 
 def _parse(feed: contract.Feed, data: bytes, expected_rows: int | None = None) -> decode.Parsed:
+    """The careful reading of a file (every record split and checked here)."""
     return (decode.parse_jsonl(data, feed) if feed.fmt == "jsonl"
-            else decode.parse_csv(data, feed, expected_rows=expected_rows))
+            else decode.parse_csv(data, feed, allow_fast=False, expected_rows=expected_rows))
+
+
+def _fast(feed: contract.Feed, data: bytes, expected_rows: int) -> decode.Parsed | None:
+    """The fast path's reading when the file qualifies (DuckDB reads it; see ``decode``), else None."""
+    if feed.fmt == "jsonl":
+        return decode.fast_jsonl(data, expected_rows)
+    parsed = decode.parse_csv(data, feed, expected_rows=expected_rows)
+    return parsed if parsed.fast else None
 
 
 # ---- one delivered file -------------------------------------------------------------------------------
@@ -322,18 +355,13 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         [d.feed, d.source, d.stem, sha],
     ).fetchone()
     if original:
-        con.begin()
-        try:
+        with warehouse.transaction(con):
             _supersede(con, d)
             con.execute(
                 "INSERT INTO meta.redeliveries (file, feed, source, folder_date, stem, sha256, original_file, "
                 "rows_manifest, run_id, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [d.file, d.feed, d.source, d.folder_date, d.stem, sha, original[0], d.rows_manifest, run_id, now],
             )
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
         return FileResult(file=d.file, source=d.source, status="REDELIVERY", rows_manifest=d.rows_manifest,
                           reason=f"same content as {original[0]}", original_file=original[0])
 
@@ -342,6 +370,44 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         feed = variants.as_delivered(feed, fmt, variants.csv_header(data) if fmt == "csv" else None)
     except variants.AmbiguousMoney as exc:
         return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
+    if sha == d.sha256:  # a corrupt delivery is explained by the careful reading
+        parsed = _fast(feed, data, d.rows_manifest)
+        if parsed is not None:
+            if parsed.fast == "jsonl":
+                data = None  # a national crawl is 0.55 GB; read again only if the fast path refuses
+                parsed.raw_text = decode.lazy_line_text(d.data_path)
+            result = _land_fast(con, d, feed, parsed, sha, run_id, now)
+            if result is not None:
+                return result
+            if data is None:
+                data = d.data_path.read_bytes()
+                sha = hashlib.sha256(data).hexdigest()
+    return _land_careful(con, d, feed, data, sha, run_id, now)
+
+
+def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
+               now: datetime) -> FileResult | None:
+    """Land a file DuckDB reads itself; None when its reader refuses the file or counts its records
+    differently (nothing is written then: the caller takes the careful path)."""
+    try:
+        if parsed.transcoded is not None:
+            # GB18030 on the fast path: DuckDB reads a UTF-8 copy, removed right after.
+            with tempfile.TemporaryDirectory(prefix="ticket_dq_ingest_") as tmp:
+                copy = Path(tmp) / "utf8.csv"
+                copy.write_bytes(parsed.transcoded)
+                parsed.transcoded = None
+                return _land(con, d, feed, parsed, sha, run_id, now, csv_path=copy)
+        return _land(con, d, feed, parsed, sha, run_id, now)
+    except (_Misaligned, duckdb.Error, UnicodeDecodeError):
+        # DuckDB's strict reader refused a record (or counted differently): the careful path
+        # quarantines exactly the records that are malformed. (DuckDB's message quotes the start of
+        # the refused line, cut at a byte count: Python may fail to decode the message itself.)
+        return None
+
+
+def _land_careful(con, d: landing.Delivery, feed: contract.Feed, data: bytes, sha: str, run_id,
+                  now: datetime) -> FileResult:
+    """Split and check every record here, then land the file (or reject it as one unit)."""
     try:
         parsed = _parse(feed, data, d.rows_manifest)
     except decode.DecodeError as exc:
@@ -351,7 +417,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
                   if sha != d.sha256 else str(exc))
         return _reject(con, d, reason, sha=sha, run_id=run_id, now=now)
     if feed.fmt == "jsonl":
-        data = None  # only the careful CSV retry below reads the bytes again; a national crawl is 0.55 GB
+        data = None  # the parsed lines are all that is needed now; a national crawl is 0.55 GB
 
     mismatch = []
     if sha != d.sha256:
@@ -368,26 +434,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         return _reject(con, d, "missing required column " + ", ".join(parsed.missing), sha=sha,
                        encoding=parsed.encoding, rows_in_file=parsed.rows_in_file, run_id=run_id, now=now,
                        drift=("missing_column", parsed.missing))
-
-    try:
-        if parsed.transcoded is not None:
-            # GB18030 on the fast path: DuckDB reads a UTF-8 copy, removed right after.
-            with tempfile.TemporaryDirectory(prefix="ticket_dq_ingest_") as tmp:
-                copy = Path(tmp) / "utf8.csv"
-                copy.write_bytes(parsed.transcoded)
-                parsed.transcoded = None
-                return _land(con, d, feed, parsed, sha, run_id, now, csv_path=copy)
-        return _land(con, d, feed, parsed, sha, run_id, now)
-    except (_Misaligned, duckdb.InvalidInputException):
-        if parsed.fast is None:
-            raise
-        # DuckDB's strict reader refused a record (or counted differently): the careful path
-        # quarantines exactly the records that are malformed.
-        try:
-            parsed = decode.parse_csv(data, feed, allow_fast=False, expected_rows=d.rows_manifest)
-        except decode.DecodeError as exc:
-            return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
-        return _land(con, d, feed, parsed, sha, run_id, now)
+    return _land(con, d, feed, parsed, sha, run_id, now)
 
 
 def data_path_is_gbk(d: landing.Delivery) -> bool:
@@ -403,61 +450,55 @@ def data_path_is_gbk(d: landing.Delivery) -> bool:
 def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
           now: datetime, csv_path: Path | None = None) -> FileResult:
     """Land one checked file: raw rows, quarantine, drift and ledger row in one transaction."""
-    con.begin()
     try:
-        try:
-            source, params, keys, feed = _stage(con, feed, parsed, csv_path or d.data_path)
-        except variants.AmbiguousMoney as exc:
-            con.rollback()
-            _unstage(con)
-            return _reject(con, d, str(exc), sha=sha, encoding=parsed.encoding, rows_in_file=parsed.rows_in_file,
-                           run_id=run_id, now=now)
-        if feed.fmt == "jsonl" and keys:
-            parsed.missing = [c for c in feed.contract_names if c not in keys]
-            parsed.extra = sorted(k for k in keys if k not in feed.contract_names)
-            if parsed.missing:
-                con.rollback()
-                _unstage(con)
-                return _reject(con, d, "missing required column " + ", ".join(parsed.missing), sha=sha,
-                               encoding=parsed.encoding, rows_in_file=parsed.rows_in_file, run_id=run_id,
-                               now=now, drift=("missing_column", parsed.missing))
-        lineage = {"source": d.source, "ingest_file": d.file, "ingest_line": _Col(decode.LINE),
-                   "ingested_at": now, "ingest_run_id": run_id, "extras": _Col(decode.EXTRAS)}
-        inserted, quarantined, type_drift = _load_typed(
-            con, feed, parsed, source=source, params=params, table=feed.table, lineage=lineage, qfeed=d.feed,
-            qsource=d.source, file=d.file, run_id=run_id, now=now)
-        if inserted + len(quarantined) != parsed.rows_in_file:
-            raise RuntimeError(f"{d.file}: {inserted} ingested + {len(quarantined)} quarantined "
-                               f"!= {parsed.rows_in_file} rows in file")
-        notes = []
-        gbk_suspect = parsed.encoding in ("utf-8", "utf-8-sig") and data_path_is_gbk(d)
-        if gbk_suspect:
-            notes.append("valid UTF-8 that reads like GBK text (stored as UTF-8: check the partner's encoding, "
-                         "text columns may be mojibake)")
-        if quarantined:
-            notes.append(f"{len(quarantined)} row(s) quarantined")
-        if parsed.extra:
-            notes.append("extra column(s) kept in extras: " + ", ".join(parsed.extra))
-            _insert_drift(con, d, "extra_column", parsed.extra, "kept per row in the extras JSON column",
-                          run_id, now)
-        if type_drift:
-            notes.append("column(s) with no castable value: " + ", ".join(r[0] for r in type_drift))
-            for col, n, failed, sample in type_drift:
-                _insert_drift(con, d, "type_change", [col],
-                              mask(f"all {n} non-empty values fail to cast, e.g. {sample!r}"), run_id, now)
-        reason = mask("; ".join(notes)) or None
-        _insert_ledger(con, d, sha=sha, encoding=parsed.encoding, rows_in_file=parsed.rows_in_file,
-                       rows_ingested=inserted, rows_quarantined=len(quarantined), status="INGESTED",
-                       reason=reason, run_id=run_id, now=now)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+        with warehouse.transaction(con):
+            try:
+                source, params, keys, feed = _stage(con, feed, parsed, csv_path or d.data_path)
+            except variants.AmbiguousMoney as exc:
+                raise _Rejected(str(exc)) from exc
+            if feed.fmt == "jsonl" and keys:
+                parsed.missing = [c for c in feed.contract_names if c not in keys]
+                parsed.extra = sorted(k for k in keys if k not in feed.contract_names)
+                if parsed.missing:
+                    raise _Rejected("missing required column " + ", ".join(parsed.missing),
+                                    ("missing_column", parsed.missing))
+            lineage = {"source": d.source, "ingest_file": d.file, "ingest_line": _Col(decode.LINE),
+                       "ingested_at": now, "ingest_run_id": run_id, "extras": _Col(decode.EXTRAS)}
+            inserted, quarantined, type_drift = _load_typed(
+                con, feed, parsed, source=source, params=params, table=feed.table, lineage=lineage, qfeed=d.feed,
+                qsource=d.source, file=d.file, run_id=run_id, now=now)
+            if inserted + len(quarantined) != parsed.rows_in_file:
+                raise RuntimeError(f"{d.file}: {inserted} ingested + {len(quarantined)} quarantined "
+                                   f"!= {parsed.rows_in_file} rows in file")
+            notes = []
+            gbk_suspect = parsed.encoding in ("utf-8", "utf-8-sig") and data_path_is_gbk(d)
+            if gbk_suspect:
+                notes.append("valid UTF-8 that reads like GBK text (stored as UTF-8: check the partner's encoding, "
+                             "text columns may be mojibake)")
+            if quarantined:
+                notes.append(f"{len(quarantined)} row(s) quarantined")
+            if parsed.extra:
+                notes.append("extra column(s) kept in extras: " + ", ".join(parsed.extra))
+                _insert_drift(con, d, "extra_column", parsed.extra, "kept per row in the extras JSON column",
+                              run_id, now)
+            if type_drift:
+                notes.append("column(s) with no castable value: " + ", ".join(r[0] for r in type_drift))
+                for col, n, failed, sample in type_drift:
+                    _insert_drift(con, d, "type_change", [col],
+                                  mask(f"all {n} non-empty values fail to cast, e.g. {sample!r}"), run_id, now)
+            reason = mask("; ".join(notes)) or None
+            _insert_ledger(con, d, sha=sha, encoding=parsed.encoding, rows_in_file=parsed.rows_in_file,
+                           rows_ingested=inserted, rows_quarantined=len(quarantined), status="INGESTED",
+                           reason=reason, run_id=run_id, now=now)
+    except _Rejected as exc:
+        return _reject(con, d, exc.reason, sha=sha, encoding=parsed.encoding, rows_in_file=parsed.rows_in_file,
+                       run_id=run_id, now=now, drift=exc.drift)
     finally:
         _unstage(con)
     return FileResult(file=d.file, source=d.source, status="INGESTED", encoding=parsed.encoding,
                       rows_manifest=d.rows_manifest, rows_in_file=parsed.rows_in_file, rows_ingested=inserted,
-                      rows_quarantined=len(quarantined), reason=reason, encoding_suspect=gbk_suspect)
+                      rows_quarantined=len(quarantined), reason=reason, encoding_suspect=gbk_suspect,
+                      fast_path=bool(parsed.fast))
 
 
 def ingest_feed(con: duckdb.DuckDBPyConnection, landing_root: str | Path, feed: str, run_id: str | None,
@@ -499,8 +540,7 @@ def record_problems(con: duckdb.DuckDBPyConnection, root: Path, feed: str, run_i
     raw.quarantine row so the reason is where every refused input is); returns the new ones."""
     new = []
     for p in landing.problems(root, feed, landing.declared_sources(root)):
-        con.begin()
-        try:
+        with warehouse.transaction(con):
             inserted = con.execute(
                 "INSERT INTO meta.landing_problems VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING path",
                 [p.path, p.feed, p.kind, mask(p.detail), run_id, now]).fetchall()
@@ -511,10 +551,6 @@ def record_problems(con: duckdb.DuckDBPyConnection, root: Path, feed: str, run_i
                     "quarantined_at) VALUES (?, ?, ?, NULL, NULL, ?, ?, ?)",
                     [p.feed, parts[1] if len(parts) > 1 else None, p.path, mask(f"landing: {p.detail}"), run_id, now])
                 new.append(p)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
     return new
 
 
@@ -573,21 +609,17 @@ def ingest_reference(con: duckdb.DuckDBPyConnection, landing_root: str | Path, n
                    0, parsed.rows_in_file if parsed else 0, reason)
         return ReferenceReport(name=name, status="REJECTED", file=rel, sha256=sha, reason=reason)
 
-    con.begin()
     try:
-        # Reference files are small: always the careful path (no second read of the file by DuckDB).
-        source, params, _, _ = _stage(con, feed, parsed, path)
-        con.execute(f"DELETE FROM {qfeed}")
-        lineage = {"ingest_file": rel, "ingest_line": _Col(decode.LINE), "ingested_at": now}
-        inserted, quarantined, _ = _load_typed(con, feed, parsed, source=source, params=params, table=qfeed,
-                                               lineage=lineage, qfeed=qfeed, qsource=None, file=rel,
-                                               run_id=run_id, now=now)
-        record("LOADED", parsed.encoding, parsed.rows_in_file, inserted, len(quarantined),
-               f"{len(quarantined)} row(s) quarantined" if quarantined else None)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+        with warehouse.transaction(con):
+            # Reference files are small: always the careful path (no second read of the file by DuckDB).
+            source, params, _, _ = _stage(con, feed, parsed, path)
+            con.execute(f"DELETE FROM {qfeed}")
+            lineage = {"ingest_file": rel, "ingest_line": _Col(decode.LINE), "ingested_at": now}
+            inserted, quarantined, _ = _load_typed(con, feed, parsed, source=source, params=params, table=qfeed,
+                                                   lineage=lineage, qfeed=qfeed, qsource=None, file=rel,
+                                                   run_id=run_id, now=now)
+            record("LOADED", parsed.encoding, parsed.rows_in_file, inserted, len(quarantined),
+                   f"{len(quarantined)} row(s) quarantined" if quarantined else None)
     finally:
         _unstage(con)
     return ReferenceReport(name=name, status="LOADED", file=rel, sha256=sha, encoding=parsed.encoding,

@@ -30,7 +30,8 @@ def _ingest_into(path, landing):
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
 def test_fast_and_careful_paths_land_identical_rows_and_quarantine(landing, isolated_env, monkeypatch, encoding):
     deliver(landing, FEED, "FH", "2026-03-08", "s1", csv_bytes(ROWS, encoding=encoding), 3)
-    parsed = decode.parse_csv((landing / FEED / "FH" / "2026-03-08" / "s1.csv").read_bytes(), decode.contract.FEEDS[FEED])
+    parsed = decode.parse_csv((landing / FEED / "FH" / "2026-03-08" / "s1.csv").read_bytes(), decode.contract.FEEDS[FEED],
+                              expected_rows=3)
     assert parsed.fast is not None  # this file qualifies for the fast path
     assert (parsed.transcoded is not None) == (encoding == "gb18030")
 

@@ -1,0 +1,162 @@
+"""Every file the fast path must refuse lands exactly as on the careful path: same raw rows and line
+numbers, same quarantine rows and reasons, same ledger row and schema drift. Each file is ingested
+twice into real warehouse files, once as the product does it (fast path tried first) and once with
+the fast path switched off."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ticket_dq.lib import contract, ingest, warehouse
+from ticket_dq_tests.ingest.conftest import NOW
+from ticket_dq_tests.ingest.landing_helpers import csv_bytes, deliver, jsonl_bytes, sample_row
+
+CRAWL = "competitor_schedule"
+SNAPSHOT = "partner_schedule"
+
+
+def _crawl(*ids: str, **overrides) -> list[dict]:
+    return [sample_row(CRAWL, platform_show_id=i, **overrides) for i in ids]
+
+
+def _line(row: dict) -> bytes:
+    return json.dumps(row, ensure_ascii=False).encode("utf-8")
+
+
+def _jsonl_cases() -> dict[str, tuple[bytes, int]]:
+    good = jsonl_bytes(_crawl("P1", "P2"))
+    extra_later = _line(_crawl("P3")[0] | {"promo": "9.9"})
+    fen_not_yuan = [{k if k != "price_yuan" else "price_fen": v if k != "price_yuan" else "3990"
+                     for k, v in r.items()} for r in _crawl("P1", "P2")]
+    first_lacks_city = {k: v for k, v in _crawl("P0")[0].items() if k != "city"}
+    return {
+        "bad JSON line": (good + b'{"platform": "MAOYAN", \n', 3),
+        "blank line": (good + b"\n" + jsonl_bytes(_crawl("P3")), 3),
+        "whitespace-only line": (good + b"  \n" + jsonl_bytes(_crawl("P3")), 3),
+        "extra key on a later line": (good + extra_later + b"\n", 3),
+        "extra key on the first line": (extra_later + b"\n" + good, 3),
+        "key absent from the first line": (_line(first_lacks_city) + b"\n" + good, 3),
+        "line that is an array": (good + b'["P9"]\n', 3),
+        "duplicate key": (good + b'{"platform_show_id": "P7", "platform_show_id": "P8"}\n', 3),
+        "CRLF": (good.replace(b"\n", b"\r\n"), 2),
+        "BOM": (b"\xef\xbb\xbf" + good, 2),
+        "GB18030": (good.decode("utf-8").encode("gb18030"), 2),
+        "money in fen, not yuan": (jsonl_bytes(fen_not_yuan), 2),
+        "money in both units": (good.replace(b'"price_yuan"', b'"price_fen": "100", "price_yuan"'), 2),
+        "contract key in no line": (jsonl_bytes([{k: v for k, v in r.items() if k != "hall_name"}
+                                                 for r in _crawl("P1", "P2")]), 2),
+    }
+
+
+def _csv_cases() -> dict[str, tuple[bytes, int]]:
+    rows = [sample_row(SNAPSHOT, show_code=f"S{i}") for i in (1, 2, 3)]
+    body = csv_bytes(rows)
+    header = list(rows[0])
+    yuan = [{("sale_price_yuan" if k == "sale_price_fen" else k): ("39.90" if k == "sale_price_fen" else v)
+             for k, v in r.items()} for r in rows]
+    return {
+        "CRLF": (csv_bytes(rows, newline="\r\n"), 3),
+        "BOM": (b"\xef\xbb\xbf" + body, 3),
+        "GB18030": (csv_bytes(rows, encoding="gb18030"), 3),
+        "money in yuan": (csv_bytes(yuan), 3),
+        "blank line": (body + b"\n" + csv_bytes(rows[:1]).split(b"\n", 1)[1], 4),
+        "multi-line quoted record": (csv_bytes([rows[0] | {"hall_name": "1号厅\n(激光)"}] + rows[1:]), 3),
+        "extra column": (csv_bytes([r | {"promo": "9.9"} for r in rows], header=header + ["promo"]), 3),
+        "unterminated quote": (body + b'2026-03-08 10:00:00,"11010001,broken\n', 4),
+        "record with too few fields": (body + b"2026-03-08 10:00:00,11010001\n", 4),
+        "a line in another encoding": (body + "坏".encode("gb18030") + b"\n", 4),
+        "cast failure": (csv_bytes(rows + [sample_row(SNAPSHOT, show_code="S4", seat_total="many")]), 4),
+    }
+
+
+def _landed(path, landing, feed: str) -> tuple:
+    with warehouse.connect(path) as con:
+        report = ingest.ingest_feed(con, landing, feed, "run-1", NOW)
+        table = "raw." + feed
+        rows = con.execute(f"SELECT * EXCLUDE (ingested_at) FROM {table} ORDER BY ingest_line").fetchall()
+        quarantine = con.execute("SELECT ingest_file, ingest_line, raw_text, reason FROM raw.quarantine "
+                                 "ORDER BY ingest_file, ingest_line").fetchall()
+        ledger = con.execute("SELECT file, sha256, encoding, rows_manifest, rows_in_file, rows_ingested, "
+                             "rows_quarantined, status, reason FROM meta.ingested_files").fetchall()
+        drift = con.execute("SELECT file, kind, column_name, detail FROM meta.schema_drift ORDER BY ALL").fetchall()
+    return report.files, rows, quarantine, ledger, drift
+
+
+def _both_ways(tmp, landing, feed, monkeypatch) -> tuple:
+    product = _landed(tmp / "product.duckdb", landing, feed)
+    monkeypatch.setattr(ingest, "_fast", lambda *a, **k: None)  # the careful path only
+    careful = _landed(tmp / "careful.duckdb", landing, feed)
+    return product, careful
+
+
+@pytest.mark.parametrize("case", list(_jsonl_cases()))
+def test_a_jsonl_file_the_fast_path_refuses_or_takes_lands_as_on_the_careful_path(case, landing, isolated_env, monkeypatch):
+    body, rows = _jsonl_cases()[case]
+    deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", body, rows)
+
+    product, careful = _both_ways(isolated_env["tmp"], landing, CRAWL, monkeypatch)
+
+    # A crawl naming its money column in fen throughout is a legal variant DuckDB reads as well.
+    assert product[0][0].fast_path == (case == "money in fen, not yuan")
+    assert product[1:] == careful[1:]
+    f = product[0][0]
+    assert f.rows_manifest == f.rows_ingested + f.rows_quarantined
+
+
+@pytest.mark.parametrize("case", list(_csv_cases()))
+def test_a_csv_file_the_fast_path_refuses_or_takes_lands_as_on_the_careful_path(case, landing, isolated_env,
+                                                                                 monkeypatch):
+    body, rows = _csv_cases()[case]
+    deliver(landing, SNAPSHOT, "FH", "2026-03-08", "s1", body, rows)
+
+    product, careful = _both_ways(isolated_env["tmp"], landing, SNAPSHOT, monkeypatch)
+
+    assert product[1:] == careful[1:]
+    f = product[0][0]
+    assert f.rows_manifest == f.rows_ingested + f.rows_quarantined
+    # Files DuckDB reads the same way (CRLF, BOM, GB18030, yuan, cast failures) may stay on the fast
+    # path; a file whose records are not one per line must not.
+    if case in ("blank line", "multi-line quoted record", "extra column", "unterminated quote",
+                "record with too few fields"):
+        assert not f.fast_path
+
+
+def test_a_clean_jsonl_crawl_is_read_by_duckdb_and_lands_as_on_the_careful_path(landing, isolated_env, monkeypatch):
+    rows = _crawl("P1", "P2", "P3") + [sample_row(CRAWL, platform_show_id="P4", price_yuan="39.999"),
+                                      sample_row(CRAWL, platform_show_id="P5", start_time="25:61")]
+    rows[1]["cinema_name"] = '万达"IMAX"影城\t\\南'  # escapes: unquoted by json_extract_string
+    rows[2]["sold_out"] = True  # a JSON boolean, as crawlers send it
+    rows[2]["hall_name"] = None
+    deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", jsonl_bytes(rows), 5)
+
+    product, careful = _both_ways(isolated_env["tmp"], landing, CRAWL, monkeypatch)
+
+    f = product[0][0]
+    assert f.fast_path and (f.rows_ingested, f.rows_quarantined) == (3, 2)
+    assert product[1:] == careful[1:]
+    quarantined = {line: (text, reason) for _, line, text, reason in product[2]}
+    assert set(quarantined) == {4, 5} and '"P4"' in quarantined[4][0] and "price_yuan" in quarantined[4][1]
+    assert [r for r in product[1] if r[7] == "P2"][0][3] == '万达"IMAX"影城\t\\南'
+
+
+def test_a_clean_csv_snapshot_is_read_by_duckdb_and_lands_as_on_the_careful_path(landing, isolated_env, monkeypatch):
+    rows = [sample_row(SNAPSHOT, show_code=f"S{i}", hall_name="7号激光厅, VIP") for i in range(1, 4)]
+    deliver(landing, SNAPSHOT, "FH", "2026-03-08", "s1", csv_bytes(rows), 3)
+
+    product, careful = _both_ways(isolated_env["tmp"], landing, SNAPSHOT, monkeypatch)
+
+    assert product[0][0].fast_path and product[0][0].rows_ingested == 3
+    assert product[1:] == careful[1:]
+    line = len(contract.FEEDS[SNAPSHOT].raw_columns()) + 2  # source, ingest_file, ingest_line
+    assert [r[line] for r in product[1]] == [2, 3, 4]
+
+
+def test_a_jsonl_crawl_without_a_final_newline_stays_on_the_fast_path(landing, isolated_env, monkeypatch):
+    deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", jsonl_bytes(_crawl("P1", "P2")).rstrip(b"\n"), 2)
+
+    product, careful = _both_ways(isolated_env["tmp"], landing, CRAWL, monkeypatch)
+
+    assert product[0][0].fast_path and product[0][0].rows_ingested == 2
+    assert product[1:] == careful[1:]
