@@ -38,7 +38,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bench.latency import STAGES, _pct, run_stages
+from bench.latency import STAGES, _pct, dispatch_until, run_stages
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTNER = "FH"
@@ -249,6 +249,7 @@ def measure(src: Path, base: Path, changes: int, world: str) -> dict:
             runs = _batch_runs(instance, first - 0.5)
             run = min(runs, key=lambda r: r.create_timestamp)
             stages = run_stages(instance, run.dagster_run.run_id)
+            dispatch_until(stages, sent)
             created = run.create_timestamp.timestamp()
             sample = {"change": i, "order_id": target["order_id"], "end_to_end": sent - last,
                       "sensor_wait": created - last, "queue": (stages.pop("run_start") or created) - created,
