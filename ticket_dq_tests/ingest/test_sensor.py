@@ -76,14 +76,15 @@ def test_sensor_launches_again_only_for_the_feed_that_got_a_new_manifest(landing
     assert second.run_requests[0].run_key not in first_keys  # a new fingerprint, a new run key
 
 
-def test_the_batch_run_reaches_dispatch_but_leaves_metrics_and_export_to_their_own_triggers(landing):
+def test_the_batch_run_reaches_dispatch_but_leaves_metrics_export_and_retention_to_their_own_triggers(landing):
     from ticket_dq.definitions import defs as build_defs
 
     deliver(landing, "orders", "FH", "2026-03-08", "o1", csv_bytes([sample_row("orders")]), 1)
     request = _tick(definitions=build_defs()).run_requests[0]
     keys = {k.to_user_string() for k in request.asset_selection}
     assert {"raw/orders", "cur/order_state", "cand/order_show", "dq/issues", "dq/notifications"} <= keys
-    assert not keys & {"dq/metrics_daily", "dq/complaint_links", "export/parquet", "raw/partner_schedule"}
+    assert not keys & {"dq/metrics_daily", "dq/complaint_links", "export/parquet", "raw/partner_schedule",
+                       "meta/archived_files"}
     assert request.tags["ticket_dq/dispatch"] == "inline"
 
 

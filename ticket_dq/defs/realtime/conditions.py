@@ -15,8 +15,9 @@ OPTIONAL_FEEDS = ("pickup_codes", "complaints", "issue_events")
 OPTIONAL_RAW = dg.AssetSelection.assets(*[dg.AssetKey(["raw", f]) for f in OPTIONAL_FEEDS])
 
 # The landing sensor's batch run: a new delivery and everything it changes down to dispatch. Metrics and
-# the Parquet export follow on their own sensor / automation: nobody waits for them.
-OFF_FAST_PATH_GROUPS = ("metrics", "export")
+# the Parquet export follow on their own sensor / automation, retention on its daily schedule: nobody
+# waits for them (a retention move inside a batch run would hold back the notification behind it).
+OFF_FAST_PATH_GROUPS = ("metrics", "export", "retention")
 
 
 def tolerate_optional_feeds(condition: dg.AutomationCondition) -> dg.AutomationCondition:
