@@ -175,13 +175,16 @@ def _raw_counts(wh: Path) -> dict:
     import duckdb
 
     with duckdb.connect(str(wh), read_only=True) as con:
-        rows = {t: con.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0]
-                for t in ("partner_schedule", "competitor_schedule", "orders")}
-        archived = dict(con.execute("SELECT feed, sum(rows_archived) FROM meta.archived_files GROUP BY ALL").fetchall()) \
-            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
-                           "AND table_name = 'archived_files'").fetchone()[0] else {}
-    return {"raw_rows": {k: rows.get(k) for k in ("partner_schedule", "competitor_schedule", "orders")},
-            "archived_rows": archived}
+        feeds = ("partner_schedule", "competitor_schedule", "orders", "pickup_codes")
+        rows = {t: con.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0] for t in feeds}
+        have = {r[0] for r in con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
+        archived = {}
+        for table in ("meta.archived_files", "meta.archived_events"):
+            if table in have:
+                archived.update(con.execute(f"SELECT feed, sum(rows_archived) FROM {table} GROUP BY ALL").fetchall())
+        live = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("cur.order_state", "hist.closed_orders") if t in have}
+    return {"raw_rows": rows, "archived_rows": archived, "orders": live}
 
 
 def incremental_path(wh: Path, landing: Path, now: datetime, env: dict, base: Path, timeout: float) -> dict:
@@ -230,14 +233,15 @@ def ratios(days: list[dict]) -> dict:
 
 def table(days: list[dict]) -> str:
     head = ("| day | now | wall s | CPU s | peak RSS MB | retention s | warehouse MB | archive MB | "
-            "raw partner rows | incremental wall s | incremental steps s |\n"
-            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+            "raw partner rows | raw order events | live orders | incremental wall s | incremental steps s |\n"
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     lines = [head]
     for d in days:
         inc = d.get("incremental") or {}
         lines.append(f"| {d['day']} | {d['now']} | {d['wall_s']} | {d['cpu_s']} | {d['peak_rss_mb']} | "
                      f"{d['retention_s']} | {d['warehouse_mb']} | {d['archive_mb']} | "
-                     f"{d['raw_rows']['partner_schedule']} | {inc.get('wall_s', '-')} | {inc.get('steps_s', '-')} |")
+                     f"{d['raw_rows']['partner_schedule']} | {d['raw_rows']['orders']} | "
+                     f"{d.get('orders', {}).get('cur.order_state', '-')} | {inc.get('wall_s', '-')} | {inc.get('steps_s', '-')} |")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ EXPECTED_ASSETS = {
     "cand/schedule_integrity", "cand/order_show", "cand/seat_double_sold", "cand/pickup_code",
     "cur/order_outcome", "cand/order_not_issued", "cand/order_outcome_spike",
     "cand/validation_failed", "dq/issues", "dq/issue_events_rejected", "dq/notifications", "dq/complaint_links",
-    "dq/metrics_daily", "dq/metrics_breakdown", "export/parquet", "meta/archived_files",
+    "dq/metrics_daily", "dq/metrics_breakdown", "export/parquet", "meta/archived_files", "meta/archived_events",
 }
 
 

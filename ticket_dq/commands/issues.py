@@ -143,7 +143,7 @@ def run_show(args) -> int:
             rows = None
             print(f"\norders: {exc}")
         if rows is not None:
-            print(f"\norders ({len(rows)} of {len(ids)} found in raw.orders; mobile masked):")
+            print(f"\norders ({len(rows)} of {len(ids)} found in the orders feed, archive included; mobile masked):")
             for o in rows:
                 print(_line((o["order_id"], f"mobile {o['mobile'] or 'unknown'}", o["film_name"],
                              f"show {o['show_start_time']}", o["hall_name"], o["seats"],

@@ -8,8 +8,8 @@ linked or not, so unlinked complaints stay visible.
 Link methods, strongest first (``method_rank``):
 
 1. ``ORDER_ID``          the issue carries the complaint's order (ORDER_SHOW_*, SEAT_DOUBLE_SOLD, ...)
-2. ``ORDER_PICKUP_CODE`` the order's pickup code (raw.pickup_codes) is the issue's pickup code
-3. ``ORDER_SHOW``        the order's show (raw.orders: cinema + start time as bought) has a show-level
+2. ``ORDER_PICKUP_CODE`` the order's pickup code (audit.pickup_codes: raw + archived) is the issue's pickup code
+3. ``ORDER_SHOW``        the order's show (audit.orders: cinema + start time as bought) has a show-level
                           issue of a mapped category at that cinema starting within 120 min
 4. ``CINEMA_TIME``       no order match: an issue of a mapped category at the complaint's (or the
                           order's) cinema whose show starts between 24 h before and 72 h after the
@@ -89,11 +89,11 @@ c AS (
 ),
 o AS (  -- the show as the user bought it: the order's first event
   SELECT order_id, cinema_code, show_start_time, partner_code
-  FROM raw.orders WHERE order_id IN (SELECT order_id FROM c WHERE order_id IS NOT NULL)
+  FROM audit.orders WHERE order_id IN (SELECT order_id FROM c WHERE order_id IS NOT NULL)
   QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY event_ts, ingest_line) = 1
 ),
 pk AS (
-  SELECT DISTINCT order_id, pickup_code FROM raw.pickup_codes
+  SELECT DISTINCT order_id, pickup_code FROM audit.pickup_codes
   WHERE order_id IN (SELECT order_id FROM c WHERE order_id IS NOT NULL) AND pickup_code IS NOT NULL
 ),
 iss AS (
@@ -172,7 +172,7 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def link_complaints(con: duckdb.DuckDBPyConnection, now) -> dict:
-    """Rebuild dq.complaint_links from raw.complaints, raw.orders, raw.pickup_codes and dq.issues.
+    """Rebuild dq.complaint_links from raw.complaints, audit.orders, audit.pickup_codes and dq.issues.
 
     Complaints are small (thousands a day), so a full rebuild is cheap and keeps links consistent
     with the current issues; returns counts for metadata."""

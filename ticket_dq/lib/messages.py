@@ -4,7 +4,7 @@ A digest is one message to one team + channel + recipient covering many issues. 
 what it acts on:
 
 - CS: the affected orders with the customer's mobile MASKED (138****1234) and what to tell the
-  customer. Mobiles come from raw.orders by order_id (the issues table has none) and are masked
+  customer. Mobiles come from audit.orders (raw + archived rows) by order_id (the issues table has none) and are masked
   before they enter any message; every message text is masked again as a last line of defence.
 - BD: the partner (source), the cinemas and shows, and the evidence to forward.
 - everyone else: category, severity, reason, evidence, counts.

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping
 import duckdb
 import pyarrow as pa
 
-from ticket_dq.lib import followup, lifecycle, messages, routing
+from ticket_dq.lib import closed_orders, followup, lifecycle, messages, routing
 from ticket_dq.lib.ids import hash_id
 from ticket_dq.lib.channels import ChannelError
 
@@ -91,6 +91,10 @@ WHERE i.status IN ('OPEN', 'ACKNOWLEDGED', 'CONFIRMED')
   AND NOT (coalesce(hs.status, '') IN ('RESOLVED', 'FALSE_POSITIVE')
            AND hs.status_at >= coalesce(i.status_changed_at, i.first_detected_at))
   AND i.first_detected_at <= $now
+  -- closed history (lib/closed_orders.py): an issue of a show over for the retention window is not
+  -- routed again (no repeats or escalations); its handlers still see it, and its past messages stay
+  AND coalesce(i.show_start_time, i.business_date + INTERVAL 1 DAY) >=
+      coalesce((SELECT max(closed_before) FROM meta.closed_history), CAST('-infinity' AS TIMESTAMP))
 """
 
 
@@ -228,7 +232,7 @@ ORDER BY severity, show_start_time NULLS LAST, issue_id
 _ORDERS_SQL = """
 SELECT order_id, arg_max(mobile, event_ts) AS mobile, arg_max(film_name, event_ts) AS film_name,
     arg_max(ticket_count, event_ts) AS ticket_count
-FROM raw.orders WHERE order_id IN (SELECT unnest($ids)) GROUP BY order_id
+FROM {orders} WHERE order_id IN (SELECT unnest($ids)) GROUP BY order_id
 """
 
 
@@ -278,7 +282,7 @@ def dispatch(con: duckdb.DuckDBPyConnection, channels: Mapping[str, Any], now: d
                    if i in issue_cache and issue_cache[i].get("order_id")})
     orders: dict[str, dict] = {}
     if oids:
-        cur = con.execute(_ORDERS_SQL, {"ids": oids})
+        cur = con.execute(_ORDERS_SQL.format(orders=closed_orders.lookup_relation(con, "orders", oids)), {"ids": oids})
         names = [c[0] for c in cur.description]
         orders = {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
     unmarked: list[tuple[str, str]] = []  # sent, SENT not yet recorded (flushed every SENT_FLUSH_S)

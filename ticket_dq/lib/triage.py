@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from ticket_dq.lib import contract, delivery, lifecycle, messages, warehouse
+from ticket_dq.lib import closed_orders, contract, delivery, lifecycle, messages, warehouse
 
 # verb (CLI subcommand, page button) -> event to_status
 ACTIONS = {
@@ -232,7 +232,7 @@ SELECT order_id, arg_max(partner_code, event_ts) AS partner_code, arg_max(mobile
     arg_max(hall_name, event_ts) AS hall_name, arg_max(seats, event_ts) AS seats,
     arg_max(ticket_count, event_ts) AS ticket_count, arg_max(total_fen, event_ts) AS total_fen,
     arg_max(status, event_ts) AS status, max(event_ts) AS last_event_ts
-FROM raw.orders WHERE order_id IN (SELECT unnest($ids)) GROUP BY order_id ORDER BY order_id
+FROM {orders} WHERE order_id IN (SELECT unnest($ids)) GROUP BY order_id ORDER BY order_id
 """
 
 
@@ -242,7 +242,8 @@ def orders(wh: Path, ids: list[str], timeout_s: float = 3.0) -> list[dict]:
         return []
     try:
         with warehouse.connect(wh, read_only=True, timeout_s=timeout_s) as con:
-            rows = _dicts(con.execute(_ORDERS_SQL, {"ids": ids}))
+            rows = _dicts(con.execute(_ORDERS_SQL.format(orders=closed_orders.lookup_relation(con, "orders", ids)),
+                                      {"ids": ids}))
     except warehouse.WarehouseLocked as exc:
         raise Unreadable(f"orders not readable now: the warehouse is locked by a running job ({exc})") from None
     for r in rows:

@@ -18,7 +18,7 @@ import duckdb
 from ticket_dq import settings
 from ticket_dq.lib import contract
 
-SCHEMAS = ("meta", "raw", "ref", "cand", "dq")
+SCHEMAS = ("meta", "raw", "ref", "cand", "dq", "hist", "audit")
 
 
 class WarehouseLocked(RuntimeError):
@@ -167,6 +167,36 @@ SHARED_DDL = (
     )""",
 )
 
+# Closed orders (lib/closed_orders.py): the boundary below which order history is final, the orders
+# moved out of the live tables, and their share of the outcome-spike baselines, carried forward.
+EVENT_HISTORY_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS hist",
+    "CREATE SCHEMA IF NOT EXISTS audit",
+    """CREATE TABLE IF NOT EXISTS meta.closed_history (
+      closed_before TIMESTAMP NOT NULL, -- orders of shows before it may have left the live tables
+      closed_at TIMESTAMP NOT NULL,
+      events_until TIMESTAMP            -- newest order event time seen, archived ones included
+    )""",
+    """CREATE TABLE IF NOT EXISTS meta.archived_events (
+      parquet VARCHAR NOT NULL,      -- path relative to the archive root
+      feed VARCHAR NOT NULL,         -- orders | pickup_codes
+      file VARCHAR NOT NULL,         -- the delivered file the rows came from (meta.ingested_files.file)
+      rows_archived BIGINT NOT NULL,
+      closed_before TIMESTAMP NOT NULL,
+      archived_at TIMESTAMP NOT NULL,
+      run_id VARCHAR,
+      PRIMARY KEY (parquet, file)
+    )""",
+    "CREATE TABLE IF NOT EXISTS hist.closed_orders (order_id VARCHAR NOT NULL, closed_before TIMESTAMP NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS hist.outcome_cells (
+      kind VARCHAR, partner_code VARCHAR, hour TIMESTAMP, n BIGINT, k BIGINT, entries BIGINT, exits BIGINT
+    )""",
+    # Readers of order events by order id read these (raw + archived rows); lib/closed_orders.py replaces
+    # them once rows are archived.
+    "CREATE VIEW IF NOT EXISTS audit.orders AS SELECT * FROM raw.orders",
+    "CREATE VIEW IF NOT EXISTS audit.pickup_codes AS SELECT * FROM raw.pickup_codes",
+)
+
 # Issue candidates: every comparison asset writes one table of this shape in schema ``cand``; the
 # issues asset unions them. Keep columns in this order.
 CANDIDATE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -199,5 +229,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(feed))
     for feed in contract.REFERENCE.values():
         con.execute(reference_table_ddl(feed))
-    for ddl in SHARED_DDL:
+    for ddl in SHARED_DDL + EVENT_HISTORY_DDL:
         con.execute(ddl)

@@ -5,7 +5,9 @@ included), and detection finds exactly what it finds when nothing is archived.""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -19,7 +21,7 @@ import duckdb
 import pytest
 
 from ticket_dq import cli
-from ticket_dq.lib import replay, retention, warehouse
+from ticket_dq.lib import closed_orders, replay, retention, warehouse
 from ticket_dq_tests.reliability.procs import TICKET_DQ
 
 DAY1 = datetime(2026, 3, 8, 21, 5)
@@ -212,4 +214,156 @@ def test_sigkill_between_parquet_write_and_delete_loses_and_duplicates_nothing(w
             assert n == distinct == ledger, feed
             assert archived == con.execute("SELECT coalesce(sum(rows_archived), 0) FROM meta.archived_files WHERE feed = ?",
                                            [feed]).fetchone()[0]
+    assert not list(archive.rglob("*.tmp"))
+
+
+# ---- closed orders (lib/closed_orders.py): the event feeds' history, archived at day 3 with a one-day window
+
+
+def _boundary(db: Path) -> datetime:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT max(closed_before) FROM meta.closed_history").fetchone()[0]
+
+
+def test_closed_orders_leave_the_live_tables_whole_and_stay_queryable(world):
+    kept, archived = world["kept"], world["archived"]
+    boundary = _boundary(archived)
+    assert boundary == DAY3 - timedelta(days=1)
+    run_stamps = "EXCLUDE (ingested_at, ingest_run_id)"  # the two warehouses ingested in different runs
+    for feed in closed_orders.FEEDS:
+        before = _rows(kept, f"SELECT * {run_stamps} FROM raw.{feed}")
+        left = _rows(archived, f"SELECT * FROM raw.{feed}")
+        assert 0 < sum(left.values()) < sum(before.values()), feed
+        # every row once, in raw or in the archive: the table as if nothing had moved
+        assert _rows(archived, f"SELECT * {run_stamps} FROM audit.{feed}") == before, feed
+        assert _rows(archived, f"SELECT * FROM archive.{feed}") == \
+            _rows(archived, f"SELECT *, DATE '{boundary:%Y-%m-%d}' FROM audit.{feed} EXCEPT ALL SELECT *, "
+                            f"DATE '{boundary:%Y-%m-%d}' FROM raw.{feed}"), feed
+    with warehouse.connect(archived) as con:
+        assert closed_orders.conservation_breaks(con) == []
+        assert retention.conservation_breaks(con) == []
+        # a closed order: its show began before the boundary (less the 3 h refund watch), its last event too
+        late = con.execute("""SELECT count(*) FROM hist.order_state
+                              WHERE show_start_time >= ? - INTERVAL 3 HOUR OR last_event_ts >= ?""",
+                           [boundary, boundary]).fetchone()[0]
+        assert late == 0
+        assert con.execute("SELECT count(*) FROM hist.closed_orders").fetchone()[0] == \
+            con.execute("SELECT count(*) FROM hist.order_state").fetchone()[0] > 0
+    # the state moved, not changed: live + closed rows are the state with nothing archived
+    for table in ("order_state", "order_outcome"):
+        assert _rows(archived, f"SELECT * FROM cur.{table} UNION ALL SELECT * FROM hist.{table}") == \
+            _rows(kept, f"SELECT * FROM cur.{table}"), table
+
+
+@pytest.fixture(scope="module")
+def rerun(world, tmp_path_factory):
+    """Day 3 materialized once more on copies: `kept` with nothing archived, `archived` after its closed orders
+    left (same clock, so any difference is the archive's doing)."""
+    root = tmp_path_factory.mktemp("closed_rerun")
+    kept = _copy_warehouse(world["kept"], root / "kept")
+    archived = _copy_warehouse(world["archived"], root / "archived")
+    shutil.copytree(world["archived"].parent / "archive", root / "archived" / "archive")
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("DAGSTER_HOME", "")
+        mp.setenv("TICKET_DQ_OUTBOX", str(root / "outbox"))
+        _materialize(mp, world["landing"], kept, DAY3, days=0)
+        _materialize(mp, world["landing"], archived, DAY3, days=1)
+    finally:
+        mp.undo()
+    return {"kept": kept, "archived": archived}
+
+
+def test_detection_after_orders_closed_finds_the_same_and_carries_the_closed_findings(rerun):
+    boundary = _boundary(rerun["archived"])
+    for table in DETECTION_TABLES:
+        assert _rows(rerun["archived"], f"SELECT * FROM {table}") == _rows(rerun["kept"], f"SELECT * FROM {table}"), table
+    carried = _rows(rerun["archived"], f"""SELECT category FROM dq.issues
+                                           WHERE category IN ('SEAT_DOUBLE_SOLD', 'PICKUP_CODE_DUPLICATE', 'PICKUP_CODE_INVALID',
+                                                              'ORDER_NOT_ISSUED')
+                                             AND show_start_time < TIMESTAMP '{boundary}'""")
+    assert sum(carried.values()) > 0, "no order finding before the boundary: the carry is not exercised"
+    with duckdb.connect(str(rerun["archived"]), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM hist.closed_orders").fetchone()[0] > 0
+        # the order state stayed incremental across the archive (its file state was brought down with it)
+        assert con.execute("""SELECT count(*) FROM (SELECT * FROM cur.order_state_files
+                              EXCEPT SELECT i.file, i.rows_ingested - coalesce(sum(a.rows_archived), 0)
+                              FROM meta.ingested_files i LEFT JOIN meta.archived_events a ON a.file = i.file
+                                                         AND a.feed = 'orders'
+                              WHERE i.feed = 'orders' AND i.status = 'INGESTED' GROUP BY i.file, i.rows_ingested)"""
+                           ).fetchone()[0] == 0
+
+
+def test_a_late_event_of_a_closed_order_stays_out_of_the_live_state_and_is_archived_next(world, tmp_path):
+    db = _copy_warehouse(world["archived"], tmp_path / "late")
+    shutil.copytree(world["archived"].parent / "archive", tmp_path / "late" / "archive")
+    landing = tmp_path / "late_landing"
+    shutil.copytree(world["landing"], landing)
+    header = next((landing / "orders").rglob("orders_*.csv")).read_text(encoding="utf-8").splitlines()[0]
+    with duckdb.connect(str(db), read_only=True) as con:
+        order_id, = con.execute("SELECT order_id FROM hist.order_outcome WHERE refund_ts IS NULL "
+                                "ORDER BY order_id LIMIT 1").fetchone()
+        con.execute(f"""COPY (SELECT {header.replace('event_ts', "event_ts + INTERVAL 1 MINUTE AS event_ts")
+                                   .replace('status,', "'REFUNDED' AS status,", 1)}
+                              FROM audit.orders WHERE order_id = ? ORDER BY event_ts DESC LIMIT 1)
+                        TO '{tmp_path / "late.csv"}' (HEADER, QUOTE '"')""", [order_id])
+    folder = landing / "orders" / "internal" / f"{DAY3:%Y-%m-%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = (tmp_path / "late.csv").read_bytes()
+    (folder / "orders_late_refund.csv").write_bytes(data)
+    (folder / "_manifest_orders_late_refund.json").write_text(json.dumps(
+        {"file": "orders_late_refund.csv", "feed": "orders", "source": "internal", "rows": 1,
+         "sha256": hashlib.sha256(data).hexdigest(), "snapshot_ts": f"{DAY3:%Y-%m-%d %H:%M:%S}",
+         "schema_version": 1}), encoding="utf-8")
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("DAGSTER_HOME", "")
+        mp.setenv("TICKET_DQ_OUTBOX", str(tmp_path / "outbox"))
+        _materialize(mp, landing, db, DAY3, days=1)
+    finally:
+        mp.undo()
+    with warehouse.connect(db) as con:
+        assert con.execute("SELECT rows_ingested FROM meta.ingested_files WHERE file LIKE '%orders_late_refund.csv'"
+                           ).fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM cur.order_state WHERE order_id = ?", [order_id]).fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM raw.orders WHERE order_id = ?", [order_id]).fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM audit.orders WHERE order_id = ? AND status = 'REFUNDED'",
+                           [order_id]).fetchone()[0] == 1
+        assert closed_orders.conservation_breaks(con) == []
+
+
+def test_sigkill_between_closed_orders_parquet_and_commit_loses_and_duplicates_nothing(world, tmp_path):
+    db = _copy_warehouse(world["kept"], tmp_path / "killed")
+    archive = tmp_path / "killed" / "archive"
+    marker = tmp_path / "paused"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKET_DQ_", "DAGSTER_"))}
+    env.update(TICKET_DQ_LANDING=str(world["landing"]), TICKET_DQ_WAREHOUSE=str(db), TICKET_DQ_ARCHIVE=str(archive),
+               TICKET_DQ_OUTBOX=str(tmp_path / "outbox"), TICKET_DQ_RETENTION_DAYS="1",
+               TICKET_DQ_NOW=f"{DAY3:%Y-%m-%d %H:%M:%S}")
+    cmd = [TICKET_DQ, "materialize", "--quiet", "--select", "key:meta/archived_events"]
+    proc = subprocess.Popen(cmd, env={**env, "TICKET_DQ_PAUSE_AT": "closed_orders:written",
+                                      "TICKET_DQ_PAUSE_FILE": str(marker)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the run never reached the pause point"
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert list(archive.rglob("*.parquet")), "the Parquet files are written before the commit"
+    before = {f: _rows(world["kept"], f"SELECT * FROM raw.{f}") for f in closed_orders.FEEDS}
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM meta.archived_events").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM hist.closed_orders").fetchone()[0] == 0
+    for feed in closed_orders.FEEDS:  # nothing left raw; the unrecorded file is not read
+        assert _rows(db, f"SELECT * FROM audit.{feed}") == before[feed], feed
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    for feed in closed_orders.FEEDS:
+        assert _rows(db, f"SELECT * FROM audit.{feed}") == before[feed], feed
+        assert sum(_rows(db, f"SELECT * FROM archive.{feed}").values()) > 0, feed
+    with warehouse.connect(db) as con:
+        assert closed_orders.conservation_breaks(con) == []
+        recorded = {r[0] for r in con.execute("SELECT DISTINCT parquet FROM meta.archived_events").fetchall()}
+    assert {str(p.relative_to(archive)) for p in archive.rglob("*.parquet") if "closed_before=" in str(p)} == recorded
     assert not list(archive.rglob("*.tmp"))

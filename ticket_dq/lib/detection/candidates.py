@@ -29,11 +29,18 @@ class Comparison:
     incremental: Incremental | None = None
     # other candidate tables the script reads (created empty if missing, so a first run can join them)
     reads: tuple[str, ...] = ()
+    # for checks of order data: the time of a finding (SQL over the candidate columns). Findings before the
+    # closed-history boundary are final: carried from the table as it was, since their orders may have left
+    # the live tables (lib/closed_orders.py); a finding without a time is always judged.
+    closed_history: str | None = None
 
     @property
     def table(self) -> str:
         return f"cand.{self.name}"
 
+
+SHOW_TIME = "show_start_time"
+SPIKE_HOUR = "TRY_CAST(json_extract_string(evidence, '$.hour') AS TIMESTAMP)"
 
 COMPARISONS: dict[str, Comparison] = {c.name: c for c in (
     Comparison("feed_health"),
@@ -46,12 +53,12 @@ COMPARISONS: dict[str, Comparison] = {c.name: c for c in (
     # an order is judged from its partner's schedule, the crawls, its own state and the films
     Comparison("order_show", Incremental(knobs=("time_tol_min",), full_when_changed=("platform",),
                                          read_whole=("cur.order_state", "ref.films"))),
-    Comparison("seat_double_sold"),
-    Comparison("pickup_code"),
+    Comparison("seat_double_sold", closed_history=SHOW_TIME),
+    Comparison("pickup_code", closed_history=SHOW_TIME),
     # order outcomes (sql/order_outcome.sql keeps cur.order_outcome, incremental on new orders files)
-    Comparison("order_not_issued"),
+    Comparison("order_not_issued", closed_history=SHOW_TIME),
     # a spike's show is looked up in the schedule comparisons for a schedule issue of the same show
-    Comparison("order_outcome_spike",
+    Comparison("order_outcome_spike", closed_history=SPIKE_HOUR,
                reads=("cand.schedule_discrepancy", "cand.schedule_integrity", "cand.order_show")),
 )}
 
@@ -82,6 +89,14 @@ def write_candidates(con: duckdb.DuckDBPyConnection, table: str, *sources: str) 
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
+def carry_closed_history(con: duckdb.DuckDBPyConnection, table: str, at: str) -> str:
+    """Split at the closed-history boundary: findings of ``candidates_new`` before it are dropped, the
+    table's own rows before it are kept (TEMP ``candidates_closed``, returned)."""
+    con.execute(f"DELETE FROM candidates_new WHERE {at} < closed_before()")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE candidates_closed AS SELECT * FROM {table} WHERE {at} < closed_before()")
+    return "candidates_closed"
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, name: str, now: datetime,
              tol: tolerances.Tolerances | None = None, rules: outcome_rules.OutcomeRules | None = None
              ) -> tuple[int, incremental.Scope | None]:
@@ -100,7 +115,10 @@ def evaluate(con: duckdb.DuckDBPyConnection, name: str, now: datetime,
             params = {**params, "full_run": scope.full, "last_now": scope.last_now}
         scripts.execute(con, [name], params)
         keep = scope is not None and not scope.full
-        n = write_candidates(con, comp.table, *(["candidates_kept"] if keep else []), "candidates_new")
+        sources = (["candidates_kept"] if keep else []) + ["candidates_new"]
+        if comp.closed_history:
+            sources += [carry_closed_history(con, comp.table, comp.closed_history)]
+        n = write_candidates(con, comp.table, *sources)
         if scope is not None:
             incremental.save(con, comp.table, scope)
         pause_point(f"{comp.table}:written")

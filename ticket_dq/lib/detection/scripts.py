@@ -26,6 +26,9 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     normalize.install_macros(con)
+    for ddl in warehouse.EVENT_HISTORY_DDL:  # closed_history.sql and the order scripts read these
+        con.execute(ddl)
+    sqlscript.run_file(con, path("closed_history"), {})
 
 
 def path(name: str) -> Path:

@@ -8,7 +8,7 @@
 -- A ticket, refund or cancellation arriving later (by event time) resolves the issue on the next run.
 -- affected_orders = the orders of the same partner not issued in the same hour (a wave tells RD as well).
 CREATE OR REPLACE TEMP TABLE oni_horizon AS
-SELECT least(CAST($now AS TIMESTAMP), (SELECT max(event_ts) FROM raw.orders)) AS horizon;
+SELECT least(CAST($now AS TIMESTAMP), orders_seen_until()) AS horizon;
 CREATE OR REPLACE TEMP TABLE oni_codes AS
 SELECT order_id, arg_max(channel_partner, allocation_ts) AS channel_partner, arg_max(pickup_code, allocation_ts) AS pickup_code,
        bool_or(status IN ('DELIVERED', 'PRINTED')) AS delivered, bool_or(status = 'REVOKED') AS revoked

@@ -9,16 +9,20 @@
 -- recomputed (a delivered file never changes: re-delivery is a no-op). When a file seen before is gone or
 -- has other rows than it had, everything is rebuilt. Table and file state commit together (scripts.run
 -- runs the whole script in one transaction).
+-- Closed orders (lib/closed_orders.py) have left this table and raw.orders, and retention keeps the file
+-- state in step (a file's rows drop by those archived; its seen_ts stays what it was when whole).
 CREATE TABLE IF NOT EXISTS cur.order_outcome_files (ingest_file VARCHAR, n_rows BIGINT, seen_ts TIMESTAMP);
 CREATE OR REPLACE TEMP TABLE oo_files AS
-SELECT ingest_file, count(*) AS n_rows, max(event_ts) AS seen_ts FROM raw.orders GROUP BY ingest_file;
+SELECT r.ingest_file, r.n_rows, coalesce(s.seen_ts, r.seen_ts) AS seen_ts
+FROM (SELECT ingest_file, count(*) AS n_rows, max(event_ts) AS seen_ts FROM raw.orders GROUP BY ingest_file) r
+LEFT JOIN cur.order_outcome_files s ON s.ingest_file = r.ingest_file;
 CREATE OR REPLACE TEMP TABLE oo_mode AS
 SELECT EXISTS (SELECT * FROM cur.order_outcome_files EXCEPT SELECT * FROM oo_files)
        OR NOT EXISTS (SELECT 1 FROM information_schema.tables
                       WHERE table_schema = 'cur' AND table_name = 'order_outcome') AS full_run;
 CREATE OR REPLACE TEMP TABLE oo_affected AS
 SELECT DISTINCT order_id FROM raw.orders
-WHERE order_id IS NOT NULL
+WHERE order_id IS NOT NULL AND order_id NOT IN (SELECT order_id FROM hist.closed_orders)
   AND ((SELECT full_run FROM oo_mode)
        OR ingest_file IN (SELECT ingest_file FROM oo_files WHERE ingest_file NOT IN
                           (SELECT ingest_file FROM cur.order_outcome_files WHERE ingest_file IS NOT NULL)));

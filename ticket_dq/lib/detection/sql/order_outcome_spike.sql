@@ -9,13 +9,15 @@
 -- outcomes in the hour; refund n = the show's issued orders exposed in the hour, against the partner's
 -- refunds per issued order (a bound on any one hour's share). A show row is reported when its partner-hour is no spike or when
 -- the show carries $show_share of it; a partner row unless one show carries it.
+-- Hours before the closed-history boundary are final (lib/closed_orders.py; candidates.CLOSED_HISTORY).
+-- requires: outcome_cells
 CREATE OR REPLACE TEMP MACRO spike_score(k, n, p) AS
   CASE WHEN n <= 0 OR p <= 0 OR k * 1.0 / n <= p THEN 0.0
        ELSE n * ((k * 1.0 / n) * ln((k * 1.0 / n) / p)
                  + CASE WHEN k >= n THEN 0.0 ELSE (1 - k * 1.0 / n) * ln((1 - k * 1.0 / n) / (1 - p)) END) END;
 CREATE OR REPLACE TEMP TABLE sp_horizon AS
-SELECT least(CAST($now AS TIMESTAMP), (SELECT max(event_ts) FROM raw.orders)) AS horizon;
-CREATE OR REPLACE TEMP TABLE sp_ev AS  -- the hour's events, hit = the event counted in k
+SELECT least(CAST($now AS TIMESTAMP), orders_seen_until()) AS horizon;
+CREATE OR REPLACE TEMP TABLE sp_ev AS  -- the live orders' hour events (for the shows hit), hit = counted in k
 SELECT * FROM (
   SELECT 'issue_failure' AS kind, partner_code, date_trunc('hour', first_outcome_ts) AS hour, cinema_code, show_code,
          show_start_time, film_name, order_id, total_fen, first_outcome = 'ISSUE_FAILED' AS hit
@@ -26,28 +28,26 @@ SELECT * FROM (
   FROM cur.order_outcome
   WHERE ticket_ts <= refund_ts AND refund_ts < show_start_time + to_hours($refund_after_start_h)
 ) WHERE hour <= (SELECT horizon FROM sp_horizon) AND partner_code IS NOT NULL;
+-- the cells: live orders' counts plus the closed orders' (carried in hist.outcome_cells), so a baseline
+-- reaches back $baseline_days whatever has been archived
+CREATE OR REPLACE TEMP TABLE sp_counts AS
+SELECT kind, partner_code, hour, sum(n) AS n, sum(k) AS k, sum(entries) AS entries, sum(exits) AS exits
+FROM (SELECT * FROM outcome_cells('cur.order_outcome', $refund_after_start_h)
+      UNION ALL SELECT kind, partner_code, hour, n, k, entries, exits FROM hist.outcome_cells)
+GROUP BY ALL;
 -- refund exposure: an issued order is live from its ticket until it is refunded or its show has started
 -- $refund_after_start_h ago; n of a refund hour = orders live at its start + orders issued during it
 CREATE OR REPLACE TEMP TABLE sp_live AS
-SELECT *, coalesce(sum(entries - exits) OVER (PARTITION BY partner_code ORDER BY hour
-                                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) + entries AS exposed
-FROM (
-  SELECT partner_code, hour, sum(entries) AS entries, sum(exits) AS exits FROM (
-    SELECT partner_code, date_trunc('hour', ticket_ts) AS hour, 1 AS entries, 0 AS exits
-    FROM cur.order_outcome WHERE ticket_ts IS NOT NULL
-    UNION ALL
-    SELECT partner_code, date_trunc('hour', least(coalesce(refund_ts, show_start_time + to_hours($refund_after_start_h)),
-                                                  show_start_time + to_hours($refund_after_start_h))), 0, 1
-    FROM cur.order_outcome WHERE ticket_ts IS NOT NULL AND show_start_time IS NOT NULL)
-  WHERE partner_code IS NOT NULL GROUP BY ALL);
+SELECT partner_code, hour, entries, k,
+       coalesce(sum(entries - exits) OVER (PARTITION BY partner_code ORDER BY hour
+                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) + entries AS exposed
+FROM sp_counts WHERE kind = 'refund' AND (entries > 0 OR exits > 0);
 CREATE OR REPLACE TEMP TABLE sp_cell AS
-SELECT kind, partner_code, hour, count(*) AS n, count(*) FILTER (WHERE hit) AS k, 0 AS issued
-FROM sp_ev WHERE kind = 'issue_failure' GROUP BY ALL
+SELECT kind, partner_code, hour, n, k, 0 AS issued
+FROM sp_counts WHERE kind = 'issue_failure' AND hour <= (SELECT horizon FROM sp_horizon)
 UNION ALL
-SELECT 'refund', l.partner_code, l.hour, greatest(l.exposed, coalesce(r.k, 0)), coalesce(r.k, 0), l.entries
-FROM sp_live l LEFT JOIN (SELECT partner_code, hour, count(*) AS k FROM sp_ev WHERE kind = 'refund' GROUP BY ALL) r
-  USING (partner_code, hour)
-WHERE l.hour <= (SELECT horizon FROM sp_horizon);
+SELECT 'refund', partner_code, hour, greatest(exposed, k), k, entries
+FROM sp_live WHERE hour <= (SELECT horizon FROM sp_horizon);
 -- baselines: the previous $baseline_days before the hour (never the hour itself), judged only once the partner
 -- has $min_history_h hours of history (a baseline of the first hours of data is a warm-up); a thin history is
 -- pulled towards all partners' rate (itself floored at 1 in 50 when there is no history at all). p_ever:
