@@ -119,8 +119,13 @@ def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, 
         return _counts(con, report)
     _remove_unrecorded(con, root)
     show_before = cut - timedelta(hours=refund_after_start_h)
-    con.execute("""CREATE OR REPLACE TEMP TABLE co_closing AS
-                   SELECT order_id FROM cur.order_state WHERE show_start_time < ? AND last_event_ts < ?""",
+    # An order with an event in a file the state has not read yet (retention run alone, after new deliveries)
+    # waits: its state and spike cells must be final before they are carried.
+    seen = " AND ".join(f"ingest_file IN (SELECT ingest_file FROM cur.{t}_files)" for t in STATE_TABLES
+                        if _exists(con, f"cur.{t}_files")) or "true"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE co_closing AS
+                    SELECT order_id FROM cur.order_state WHERE show_start_time < ? AND last_event_ts < ?
+                    AND order_id NOT IN (SELECT order_id FROM raw.orders WHERE order_id IS NOT NULL AND NOT ({seen}))""",
                 [show_before, cut])
     # the orders whose events leave raw now: those closing and those closed before with a late event
     con.execute("""CREATE OR REPLACE TEMP TABLE co_moving AS

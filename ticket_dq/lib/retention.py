@@ -3,10 +3,9 @@
 Which tables: the two snapshot feeds, ``raw.partner_schedule`` and ``raw.competitor_schedule``. Each of their
 deliveries is a whole schedule that the next one supersedes; daily work reads only each source's current
 snapshot and the one before it (``partner_current.sql``, ``competitor_current.sql``, ``change_log.sql``), so
-older snapshots are history, needed only for audits and BI. The event feeds (orders, pickup codes,
-complaints, issue events) stay: an order's state, a code's validity, a complaint's link and an issue's
-lifecycle are built from every event of them, old ones included. The ledger (``meta.*``) and ``dq.*`` are kept
-for good.
+older snapshots are history, needed only for audits and BI. The event feeds of orders and pickup codes have
+their own rule, by closed order (``closed_orders.py``); complaints and issue events stay (a complaint's link
+and an issue's lifecycle are built from all of them). The ledger (``meta.*``) and ``dq.*`` are kept for good.
 
 The unit moved is one delivered file (the ledger's unit, so conservation stays checkable per file): its rows
 go to ``<archive>/<feed>/delivery_date=YYYY-MM-DD/<source>__<stem>__<hash>.parquet`` (hive layout; the
