@@ -93,7 +93,7 @@ WHERE i.status IN ('OPEN', 'ACKNOWLEDGED', 'CONFIRMED')
   AND i.first_detected_at <= $now
   -- closed history (lib/closed_orders.py): an issue of a show over for the retention window is not
   -- routed again (no repeats or escalations); its handlers still see it, and its past messages stay
-  AND coalesce(i.show_start_time, i.business_date + INTERVAL 1 DAY) >=
+  AND coalesce(i.show_start_time, i.business_date + INTERVAL 1 DAY, CAST('infinity' AS TIMESTAMP)) >=
       coalesce((SELECT max(closed_before) FROM meta.closed_history), CAST('-infinity' AS TIMESTAMP))
 """
 
