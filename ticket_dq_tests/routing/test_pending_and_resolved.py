@@ -103,3 +103,21 @@ def test_bad_pending_settings_fail_at_load_with_the_line(snippet, message):
     text = f"route:\n  receiver: $team\n  {snippet}\nteams: {{}}\n"
     with pytest.raises(routing.RouteConfigError, match=rf"r\.yaml:3: {message}"):
         routing.parse(text, "r.yaml")
+
+
+def test_an_open_issue_of_closed_history_gets_no_more_repeats_while_a_live_one_does(con, cfg, tmp_path):
+    # two open P0 order issues detected at T0, unhandled; one's show is long over
+    for iid, show in (("i-old", T0 - timedelta(days=3)), ("i-live", T0 + timedelta(days=1))):
+        add_issue(con, iid, category="ORDER_NOT_ISSUED", severity="P0", team="CS", order_id=iid,
+                  first_detected_at=T0, show_start_time=show, affected_orders=1)
+        add_order(con, iid, "13912345678", show)
+    out = tmp_path / "out"
+    _cycle(con, cfg, out, T0)
+    sent = lambda iid: con.execute("SELECT count(*) FROM dq.notifications WHERE issue_id = ?", [iid]).fetchone()[0]  # noqa: E731
+    first = {i: sent(i) for i in ("i-old", "i-live")}
+    assert first["i-old"] == first["i-live"] > 0
+    # the retention run closes the orders of shows before T0 - 2 days (lib/closed_orders.py)
+    con.execute("INSERT INTO meta.closed_history VALUES (?, ?, NULL)", [T0 - timedelta(days=2), T0])
+    _cycle(con, cfg, out, T0 + timedelta(days=2))
+    assert sent("i-old") == first["i-old"]  # nothing new planned for it
+    assert sent("i-live") > first["i-live"]  # repeats and escalations go on for the live one
