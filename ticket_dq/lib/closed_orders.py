@@ -1,9 +1,10 @@
 """Closed orders: the event feeds' history leaves the live tables once nothing can change what it shows.
 
 Snapshot retention (``retention.py``) bounds the schedule feeds; the event feeds (orders, pickup codes) need a
-rule of their own, since an order's state is built from all its events. An order is *closed* when its show
-started more than the window before ``now`` (``TICKET_DQ_RETENTION_DAYS`` days, less the refund watch of
-``outcome_rules``, so no live refund hour can need it) and its newest event is older than the window. A
+rule of their own, since an order's state is built from all its events. The window keeps the business dates
+of the last ``TICKET_DQ_RETENTION_DAYS``, today included (as the snapshot window counts delivery dates); its
+start is the *boundary*. An order is *closed* when its show started before the boundary less the refund watch
+of ``outcome_rules`` (so no live refund hour can need it) and its newest event came before the boundary. A
 retention run then, for every order closed since the last one:
 
 1. writes its events (``raw.orders``) and its pickup codes (``raw.pickup_codes``) to Parquet, one file per feed
@@ -56,9 +57,16 @@ class Report:
     parquet: list[str] = field(default_factory=list)
 
 
+BUSINESS_DAY_STARTS = timedelta(hours=6)  # a show's business date is its start less 6 h (the night belongs to the day before)
+
+
 def boundary(now: datetime, days: int) -> datetime | None:
-    """Newest event time (and show time, less the refund watch) a closed order may have. 0 days: off."""
-    return None if days <= 0 else now - timedelta(days=days)
+    """Start of the oldest business date kept live, today included (as the snapshot window counts delivery
+    dates): a closed order's show started, and its newest event came, before it. 0 days: off."""
+    if days <= 0:
+        return None
+    today = (now - BUSINESS_DAY_STARTS).date()
+    return datetime.combine(today - timedelta(days=days - 1), datetime.min.time()) + BUSINESS_DAY_STARTS
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -146,11 +154,15 @@ def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, 
               "pickup_codes": "rowid IN (SELECT rid FROM co_codes)"}
     tag = f"{cut:%Y%m%dT%H%M%S}"
     written: dict[str, tuple[str, int]] = {}
+    con.execute("CREATE OR REPLACE TEMP TABLE co_files (feed VARCHAR, file VARCHAR, n BIGINT)")
     for feed in FEEDS:
-        select = f"SELECT * FROM raw.{feed} WHERE {moving[feed]} ORDER BY ingest_file, ingest_line"
-        expected = con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0]
+        con.execute(f"INSERT INTO co_files SELECT '{feed}', ingest_file, count(*) FROM raw.{feed} "
+                    f"WHERE {moving[feed]} GROUP BY ingest_file")
+        expected = con.execute("SELECT coalesce(sum(n), 0) FROM co_files WHERE feed = ?", [feed]).fetchone()[0]
         if not expected:
             continue
+        # table order is delivery order already: no sort of millions of wide rows
+        select = f"SELECT * FROM raw.{feed} WHERE {moving[feed]}"
         rel = f"{feed}/closed_before={cut:%Y-%m-%d}/{feed}__{tag}.parquet"
         n = _write(con, select, root / rel)
         if n != expected:
@@ -179,10 +191,8 @@ def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, 
             con.execute(f"DELETE FROM cur.{t} WHERE order_id IN (SELECT order_id FROM co_closing)")
         con.execute("INSERT INTO hist.closed_orders SELECT order_id, ? FROM co_closing", [cut])
         for feed, (rel, _) in written.items():
-            con.execute(f"""INSERT INTO {MOVES}
-                            SELECT ?, ?, ingest_file, count(*), ?, ?, ? FROM raw.{feed}
-                            WHERE {moving[feed]} GROUP BY ingest_file""",
-                        [rel, feed, cut, now, run_id])
+            con.execute(f"INSERT INTO {MOVES} SELECT ?, feed, file, n, ?, ?, ? FROM co_files WHERE feed = ?",
+                        [rel, cut, now, run_id, feed])
             if feed == "orders":
                 _file_states_down(con, rel)
             con.execute(f"DELETE FROM raw.{feed} WHERE {moving[feed]}")
@@ -193,9 +203,7 @@ def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, 
         create_views(con, root)
     pause_point("closed_orders:committed")
     report.orders_closed = con.execute("SELECT count(*) FROM co_closing").fetchone()[0]
-    if written:
-        con.execute("CHECKPOINT")
-    return _counts(con, report)
+    return _counts(con, report)  # no CHECKPOINT: the commit of this much WAL checkpoints by itself
 
 
 def _file_states_down(con: duckdb.DuckDBPyConnection, rel: str) -> None:
