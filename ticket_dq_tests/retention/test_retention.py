@@ -175,17 +175,16 @@ def test_detection_finds_the_same_with_and_without_retention(world):
         assert sum(_rows(world["kept"], f"SELECT * FROM {table}").values()) > 0, f"{table} is empty: proves nothing"
 
 
-def test_sigkill_between_parquet_write_and_delete_loses_and_duplicates_nothing(world, tmp_path):
-    db = _copy_warehouse(world["start"], tmp_path / "killed")
-    archive = tmp_path / "killed" / "archive"
-    marker = tmp_path / "paused"
+def _retention_env(world: dict, db: Path, archive: Path, outbox: Path, now: datetime) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKET_DQ_", "DAGSTER_"))}
     env.update(TICKET_DQ_LANDING=str(world["landing"]), TICKET_DQ_WAREHOUSE=str(db), TICKET_DQ_ARCHIVE=str(archive),
-               TICKET_DQ_OUTBOX=str(tmp_path / "outbox"), TICKET_DQ_RETENTION_DAYS="1",
-               TICKET_DQ_NOW=f"{DAY2:%Y-%m-%d %H:%M:%S}")
-    cmd = [TICKET_DQ, "materialize", "--quiet", "--select", "key:meta/archived_files"]
-    proc = subprocess.Popen(cmd, env={**env, "TICKET_DQ_PAUSE_AT": "retention:partner_schedule:written",
-                                      "TICKET_DQ_PAUSE_FILE": str(marker)},
+               TICKET_DQ_OUTBOX=str(outbox), TICKET_DQ_RETENTION_DAYS="1", TICKET_DQ_NOW=f"{now:%Y-%m-%d %H:%M:%S}")
+    return env
+
+
+def _kill_at(cmd: list[str], env: dict, point: str, marker: Path) -> None:
+    """Run ``cmd`` until it stands at the pause point ``point``, then SIGKILL it there."""
+    proc = subprocess.Popen(cmd, env={**env, "TICKET_DQ_PAUSE_AT": point, "TICKET_DQ_PAUSE_FILE": str(marker)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not marker.exists():
@@ -193,6 +192,14 @@ def test_sigkill_between_parquet_write_and_delete_loses_and_duplicates_nothing(w
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def test_sigkill_between_parquet_write_and_delete_loses_and_duplicates_nothing(world, tmp_path):
+    db = _copy_warehouse(world["start"], tmp_path / "killed")
+    archive = tmp_path / "killed" / "archive"
+    env = _retention_env(world, db, archive, tmp_path / "outbox", DAY2)
+    cmd = [TICKET_DQ, "materialize", "--quiet", "--select", "key:meta/archived_files"]
+    _kill_at(cmd, env, "retention:partner_schedule:written", tmp_path / "paused")
     written = list(archive.rglob("*.parquet"))
     assert written, "the Parquet files are written before the delete"
     with duckdb.connect(str(db), read_only=True) as con:
@@ -333,21 +340,9 @@ def test_a_late_event_of_a_closed_order_stays_out_of_the_live_state_and_is_archi
 def test_sigkill_between_closed_orders_parquet_and_commit_loses_and_duplicates_nothing(world, tmp_path):
     db = _copy_warehouse(world["kept"], tmp_path / "killed")
     archive = tmp_path / "killed" / "archive"
-    marker = tmp_path / "paused"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKET_DQ_", "DAGSTER_"))}
-    env.update(TICKET_DQ_LANDING=str(world["landing"]), TICKET_DQ_WAREHOUSE=str(db), TICKET_DQ_ARCHIVE=str(archive),
-               TICKET_DQ_OUTBOX=str(tmp_path / "outbox"), TICKET_DQ_RETENTION_DAYS="1",
-               TICKET_DQ_NOW=f"{DAY3:%Y-%m-%d %H:%M:%S}")
+    env = _retention_env(world, db, archive, tmp_path / "outbox", DAY3)
     cmd = [TICKET_DQ, "materialize", "--quiet", "--select", "key:meta/archived_events"]
-    proc = subprocess.Popen(cmd, env={**env, "TICKET_DQ_PAUSE_AT": "closed_orders:written",
-                                      "TICKET_DQ_PAUSE_FILE": str(marker)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not marker.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "the run never reached the pause point"
-        time.sleep(0.1)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_at(cmd, env, "closed_orders:written", tmp_path / "paused")
     assert list(archive.rglob("*.parquet")), "the Parquet files are written before the commit"
     before = {f: _rows(world["kept"], f"SELECT * FROM raw.{f}") for f in closed_orders.FEEDS}
     with duckdb.connect(str(db), read_only=True) as con:
