@@ -10,8 +10,8 @@ retention run then, for every order closed since the last one:
 1. writes its events (``raw.orders``) and its pickup codes (``raw.pickup_codes``) to Parquet, one file per feed
    and run: ``<archive>/<feed>/closed_before=YYYY-MM-DD/<feed>__<boundary>.parquet`` (temp name, fsync,
    rename), read back and counted;
-2. in one transaction: deletes those rows from raw; moves the order's rows from ``cur.order_state`` and
-   ``cur.order_outcome`` to ``hist.order_state`` / ``hist.order_outcome``; adds its share of the outcome-spike
+2. in one transaction: deletes those rows from raw and the order's rows from ``cur.order_state`` and
+   ``cur.order_outcome`` (rebuilt from ``audit.orders`` if ever needed); adds its share of the outcome-spike
    cells to ``hist.outcome_cells`` (counts add up: ``sql/outcome_cells.sql``); lists it in
    ``hist.closed_orders``; brings the two incremental file states down by the rows archived; records each
    (Parquet file, delivered file, rows) in ``meta.archived_events``; and moves the boundary
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 
-from ticket_dq.lib import export, sqlscript, warehouse
+from ticket_dq.lib import export, retention, sqlscript, warehouse
 from ticket_dq.lib.detection import scripts
 from ticket_dq.lib.pause_points import pause_point
 
@@ -135,21 +135,23 @@ def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, 
                     SELECT order_id FROM cur.order_state WHERE show_start_time < ? AND last_event_ts < ?
                     AND order_id NOT IN (SELECT order_id FROM raw.orders WHERE order_id IS NOT NULL AND NOT ({seen}))""",
                 [show_before, cut])
+    # Every lookup below is against the live orders (bounded by the window), never hist.closed_orders (which
+    # grows with history): an order with events in a seen file is live or closed, nothing else.
+    con.execute("CREATE OR REPLACE TEMP TABLE co_live AS SELECT order_id FROM cur.order_state ANTI JOIN co_closing USING (order_id)")
     # the orders whose events leave raw now: those closing and those closed before with a late event
-    con.execute("""CREATE OR REPLACE TEMP TABLE co_moving AS
-                   SELECT order_id FROM co_closing
-                   UNION SELECT DISTINCT order_id FROM raw.orders
-                   WHERE order_id IN (SELECT order_id FROM hist.closed_orders)""")
-    # a closed order's pickup code stays while a live order holds the same code: the duplicate is still judged
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE co_moving AS
+                    SELECT order_id FROM co_closing
+                    UNION SELECT DISTINCT order_id FROM raw.orders
+                    WHERE order_id IS NOT NULL AND ({seen}) AND order_id NOT IN (SELECT order_id FROM co_live)""")
+    # Pickup codes of shows before the boundary (less the refund watch) whose order is not live; a code that a
+    # live order also holds stays until that order closes too, so the duplicate is still judged.
     con.execute("""CREATE OR REPLACE TEMP TABLE co_codes AS
                    SELECT rowid AS rid FROM raw.pickup_codes p
-                   WHERE (order_id IN (SELECT order_id FROM co_moving)
-                          OR order_id IN (SELECT order_id FROM hist.closed_orders))
+                   WHERE show_start_time < ? AND (order_id IS NULL OR order_id NOT IN (SELECT order_id FROM co_live))
                      AND NOT EXISTS (SELECT 1 FROM raw.pickup_codes q
                                      WHERE q.pickup_code = p.pickup_code
                                        AND q.channel_partner IS NOT DISTINCT FROM p.channel_partner
-                                       AND q.order_id NOT IN (SELECT order_id FROM co_moving)
-                                       AND q.order_id NOT IN (SELECT order_id FROM hist.closed_orders))""")
+                                       AND q.order_id IN (SELECT order_id FROM co_live))""", [show_before])
     moving = {"orders": "order_id IN (SELECT order_id FROM co_moving)",
               "pickup_codes": "rowid IN (SELECT rid FROM co_codes)"}
     tag = f"{cut:%Y%m%dT%H%M%S}"
@@ -174,9 +176,6 @@ def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, 
         con.execute("""CREATE OR REPLACE TEMP TABLE co_seen AS
                        SELECT greatest((SELECT max(event_ts) FROM raw.orders),
                                        (SELECT max(events_until) FROM meta.closed_history)) AS events_until""")
-        for t in STATE_TABLES:
-            con.execute(f"CREATE TABLE IF NOT EXISTS hist.{t} AS SELECT * FROM cur.{t} WHERE false")
-            con.execute(f"INSERT INTO hist.{t} SELECT * FROM cur.{t} WHERE order_id IN (SELECT order_id FROM co_closing)")
         sqlscript.run_file(con, scripts.path("outcome_cells"), {})
         con.execute("""CREATE OR REPLACE TEMP TABLE co_outcome AS
                        SELECT * FROM cur.order_outcome WHERE order_id IN (SELECT order_id FROM co_closing)""")
@@ -236,14 +235,5 @@ def _counts(con: duckdb.DuckDBPyConnection, report: Report) -> Report:
 
 
 def conservation_breaks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int]]:
-    """Event feeds whose ingested rows (ledger) differ from raw + archived rows: (feed, ledger, raw, archived)."""
-    out = []
-    for feed in FEEDS:
-        ledger = con.execute("SELECT coalesce(sum(rows_ingested), 0) FROM meta.ingested_files "
-                             "WHERE feed = ? AND status = 'INGESTED'", [feed]).fetchone()[0]
-        raw = con.execute(f"SELECT count(*) FROM raw.{feed}").fetchone()[0]
-        archived = con.execute(f"SELECT coalesce(sum(rows_archived), 0) FROM {MOVES} WHERE feed = ?",
-                               [feed]).fetchone()[0]
-        if ledger != raw + archived:
-            out.append((feed, ledger, raw, archived))
-    return out
+    """Event feeds whose ingested rows (ledger) differ from raw + archived rows (``retention.ledger_breaks``)."""
+    return retention.ledger_breaks(con, FEEDS, MOVES)

@@ -188,15 +188,21 @@ def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, 
 
 
 def conservation_breaks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int]]:
-    """Feeds whose ingested rows (ledger) differ from raw rows + archived rows: (feed, ledger, raw, archived).
-    Empty when every ingested row is in exactly one of the two places."""
+    """Snapshot feeds whose ingested rows (ledger) differ from raw + archived rows (``ledger_breaks``)."""
     con.execute(DDL)
+    return ledger_breaks(con, FEEDS, TABLE)
+
+
+def ledger_breaks(con: duckdb.DuckDBPyConnection, feeds: tuple[str, ...], moves: str
+                  ) -> list[tuple[str, int, int, int]]:
+    """Feeds whose ingested rows (ledger) differ from the rows in ``raw.<feed>`` + those ``moves`` records as
+    archived: (feed, ledger, raw, archived). Empty when every ingested row is in exactly one of the two places."""
     out = []
-    for feed in FEEDS:
+    for feed in feeds:
         ledger = con.execute("SELECT coalesce(sum(rows_ingested), 0) FROM meta.ingested_files "
                              "WHERE feed = ? AND status = 'INGESTED'", [feed]).fetchone()[0]
         raw = con.execute(f"SELECT count(*) FROM raw.{feed}").fetchone()[0]
-        archived = con.execute(f"SELECT coalesce(sum(rows_archived), 0) FROM {TABLE} WHERE feed = ?",
+        archived = con.execute(f"SELECT coalesce(sum(rows_archived), 0) FROM {moves} WHERE feed = ?",
                                [feed]).fetchone()[0]
         if ledger != raw + archived:
             out.append((feed, ledger, raw, archived))

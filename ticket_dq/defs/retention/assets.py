@@ -76,8 +76,8 @@ def archived_files(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 def archived_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Table `meta.archived_events`: order events and pickup codes of closed orders moved from the raw tables to
     the Parquet archive (`<feed>/closed_before=YYYY-MM-DD/`), per delivered file. An order closes when its show
-    started and its last event came more than `$TICKET_DQ_RETENTION_DAYS` days ago; its state rows move to
-    `hist.order_state` / `hist.order_outcome`, its share of the spike baselines to `hist.outcome_cells`, and the
+    started and its last event came before the window of `$TICKET_DQ_RETENTION_DAYS` business dates; its state rows
+    leave `cur.*`, its share of the spike baselines goes to `hist.outcome_cells`, and the
     order checks carry their findings before the boundary (`meta.closed_history`) as they were
     (lib/closed_orders.py). `audit.orders` / `audit.pickup_codes` read raw and archived rows together."""
     root, days = settings.archive_dir(), settings.retention_days()

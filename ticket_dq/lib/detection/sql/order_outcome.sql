@@ -20,12 +20,16 @@ CREATE OR REPLACE TEMP TABLE oo_mode AS
 SELECT EXISTS (SELECT * FROM cur.order_outcome_files EXCEPT SELECT * FROM oo_files)
        OR NOT EXISTS (SELECT 1 FROM information_schema.tables
                       WHERE table_schema = 'cur' AND table_name = 'order_outcome') AS full_run;
-CREATE OR REPLACE TEMP TABLE oo_affected AS
+CREATE OR REPLACE TEMP TABLE oo_touched AS
 SELECT DISTINCT order_id FROM raw.orders
-WHERE order_id IS NOT NULL AND order_id NOT IN (SELECT order_id FROM hist.closed_orders)
+WHERE order_id IS NOT NULL
   AND ((SELECT full_run FROM oo_mode)
        OR ingest_file IN (SELECT ingest_file FROM oo_files WHERE ingest_file NOT IN
                           (SELECT ingest_file FROM cur.order_outcome_files WHERE ingest_file IS NOT NULL)));
+-- less the closed ones (a semi-join against the touched orders, as in order_state.sql)
+CREATE OR REPLACE TEMP TABLE oo_affected AS
+SELECT order_id FROM oo_touched
+ANTI JOIN (SELECT order_id FROM hist.closed_orders SEMI JOIN oo_touched USING (order_id)) c USING (order_id);
 CREATE OR REPLACE TEMP TABLE oo_new AS
 WITH agg AS (
   SELECT e.order_id,
