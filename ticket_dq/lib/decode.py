@@ -779,14 +779,17 @@ def _typed_expr(col: str, typ: str, v: str | None = None) -> str:
     v = v or f"NULLIF(trim({col}), '')"
     if typ == "text":
         return f"NULLIF({col}, '')"
-    if typ == "int":
-        return f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS INTEGER) END"
-    if typ == "fen":
-        return f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS BIGINT) END"
+    if typ in ("int", "fen"):
+        # DuckDB's cast also takes '7.5', '1e2', '0x10', '1_000': only [+-]?[0-9]+ is an integer here.
+        # A value the cast prints back unchanged is one (the common case, ~3x cheaper than the regex).
+        n = f"TRY_CAST({v} AS {'INTEGER' if typ == 'int' else 'BIGINT'})"
+        return f"CASE WHEN CAST({n} AS VARCHAR) = {v} OR regexp_full_match({v}, '[+-]?[0-9]+') THEN {n} END"
     if typ == "yuan":
         # Exact decimal to fen, never through a float; a third decimal is not a fen amount: quarantined.
-        return (f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+(\\.[0-9]{{1,2}})?') "
-                f"THEN CAST(TRY_CAST({v} AS DECIMAL(18,2)) * 100 AS BIGINT) END")
+        # A value DECIMAL(18,2) prints back unchanged ('39.90') has the shape, as for ints.
+        d = f"TRY_CAST({v} AS DECIMAL(18,2))"
+        return (f"CASE WHEN CAST({d} AS VARCHAR) = {v} OR regexp_full_match({v}, '[+-]?[0-9]+(\\.[0-9]{{1,2}})?') "
+                f"THEN CAST({d} * 100 AS BIGINT) END")
     if typ == "timestamp":
         # Exactly YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS: the shape (19 characters, '-' 5th,
         # ' ' or 'T' 11th, ':' 17th) is checked with LIKE, then DuckDB's cast validates the values
@@ -851,9 +854,9 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
                      f"|| ' is not a national code of {n} digits' END")
     if any(name == "start_ts" for name, _ in feed.derived):
         # Competitor shows: business date + HH:MM; a start before 06:00 is on the next calendar day.
-        h, m = "CAST(split_part(__t_start_time, ':', 1) AS INTEGER)", "CAST(split_part(__t_start_time, ':', 2) AS INTEGER)"
-        outer.append(f"CAST(__t_show_date AS TIMESTAMP) + to_minutes({h} * 60 + {m}) "
-                     f"+ CASE WHEN {h} < 6 THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END AS start_ts")
+        # __t_start_time is HH:MM with two-digit hours (hhmm pads them), so it compares as text.
+        outer.append("__t_show_date + CAST(__t_start_time AS TIME) "
+                     "+ CASE WHEN __t_start_time < '06:00' THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END AS start_ts")
     keep = [LINE, REC, EXTRAS]
     if extra_reason:
         base.append(f"{extra_reason} AS __pre_reason")
