@@ -659,11 +659,14 @@ def fast_jsonl_source_sql(names: list[str], rows: int) -> str:
     )
 
 
+PLAIN_REFUSED = "a line lacks a key, holds a null or a real in exponent form: read as JSON"
+
+
 def _duckdb_exponent(col: str) -> str:
     """True when DuckDB wrote ``col`` from a JSON real in exponent form ('1e+16', '1e-05'): the one
     place where its VARCHAR reading of a value differs from ``json_extract_string`` ('1e16',
-    '0.00001'). The cheap test for an ``e`` guards the two others."""
-    return f"(contains({col}, 'e') AND (contains({col}, 'e+') OR contains({col}, 'e-')))"
+    '0.00001'). Such a value starts with a digit or '-' (below ':'); the cheap tests go first."""
+    return f"({col} < ':' AND contains({col}, 'e') AND (contains({col}, 'e+') OR contains({col}, 'e-')))"
 
 
 def plain_jsonl_source_sql(names: list[str], text_columns: list[str], rows: int) -> str:
@@ -673,15 +676,17 @@ def plain_jsonl_source_sql(names: list[str], text_columns: list[str], rows: int)
     more than the reader's own typed read; ``fast_jsonl_source_sql`` (JSON columns, unquoted in SQL)
     costs ~1 s more per million lines. With explicit columns the reader ignores keys it was not
     given, so the scan's byte counts are what rule them out; they hold only if every row has every
-    key, non-null: a row that does not gets no line number, and the caller's count check then
-    refuses the reading (as it does when a text value is a real DuckDB wrote in exponent form; typed
-    columns fail to cast such a value, and the caller checks the reasons). Same shape as
+    key, non-null. A row that does not, or a text value that is a real DuckDB wrote in exponent form,
+    makes the query fail (``error()`` in ``extras``, a column every statement reads, so the test runs
+    once per row and is never pushed into a filter), and the caller takes the JSON columns reading.
+    Typed columns fail to cast such a real anyway; the caller checks the reasons. Same shape as
     ``fast_jsonl_source_sql``."""
     cols = ", ".join(f"'{c}': 'VARCHAR'" for c in names)
     checks = [f"j.{c} IS NOT NULL" for c in names] + [f"NOT {_duckdb_exponent(f'j.{c}')}" for c in text_columns]
     return (
-        f"(SELECT j.* EXCLUDE (__present), CASE WHEN j.__present AND {' AND '.join(checks)} THEN l.{LINE} END "
-        f"AS {LINE}, l.{REC}, NULL::VARCHAR AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
+        f"(SELECT j.* EXCLUDE (__present), CASE WHEN j.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
+        f"CASE WHEN NOT j.__present OR ({' AND '.join(checks)}) THEN NULL::VARCHAR "
+        f"ELSE error('{PLAIN_REFUSED}') END AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
         f"(SELECT *, true AS __present FROM read_json($path, format = 'newline_delimited', columns = {{{cols}}})) j "
         f"POSITIONAL JOIN {_fast_lines(rows, 1)} l)"
     )
