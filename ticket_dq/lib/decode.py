@@ -795,8 +795,9 @@ def _typed_expr(col: str, typ: str, v: str | None = None) -> str:
         return f"CASE WHEN CAST({n} AS VARCHAR) = {v} OR regexp_full_match({v}, '[+-]?[0-9]+') THEN {n} END"
     if typ == "yuan":
         # Exact decimal to fen, never through a float; a third decimal is not a fen amount: quarantined.
-        # A value DECIMAL(18,2) prints back unchanged ('39.90') has the shape, as for ints.
-        d = f"TRY_CAST({v} AS DECIMAL(18,2))"
+        # A value DECIMAL(16,2) prints back unchanged ('39.90') has the shape, as for ints. 16 digits: the
+        # product by 100 must stay within DECIMAL(18) (from 10^14 yuan on, DuckDB would raise an overflow).
+        d = f"TRY_CAST({v} AS DECIMAL(16,2))"
         return (f"CASE WHEN CAST({d} AS VARCHAR) = {v} OR regexp_full_match({v}, '[+-]?[0-9]+(\\.[0-9]{{1,2}})?') "
                 f"THEN CAST({d} * 100 AS BIGINT) END")
     if typ == "timestamp":
@@ -810,7 +811,11 @@ def _typed_expr(col: str, typ: str, v: str | None = None) -> str:
     if typ == "bool":
         return f"TRY_CAST({v} AS BOOLEAN)"
     if typ == "hhmm":
-        return f"CASE WHEN regexp_full_match({v}, '([01]?[0-9]|2[0-3]):[0-5][0-9]') THEN lpad({v}, 5, '0') END"
+        # HH:MM that TIME prints back as HH:MM:00 (hours below 24) is one; else the regex decides.
+        canonical = (f"strlen({v}) = 5 AND {v} < '24:00' "
+                     f"AND CAST(TRY_CAST({v} AS TIME) AS VARCHAR) = {v} || ':00'")
+        return (f"CASE WHEN ({canonical}) OR regexp_full_match({v}, '([01]?[0-9]|2[0-3]):[0-5][0-9]') "
+                f"THEN lpad({v}, 5, '0') END")
     raise ValueError(f"unknown logical type {typ}")
 
 
