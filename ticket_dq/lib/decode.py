@@ -681,8 +681,9 @@ def plain_jsonl_source_sql(names: list[str], text_columns: list[str], rows: int)
     costs ~1 s more per million lines. With explicit columns the reader ignores keys it was not
     given, so the scan's byte counts are what rule them out; they hold only if every row has every
     key, non-null. A row that does not, or a text value that is a real DuckDB wrote in exponent form,
-    makes the query fail (``error()`` in ``extras``, a column every statement reads, so the test runs
-    once per row and is never pushed into a filter), and the caller takes the JSON columns reading.
+    makes the query fail (``error()`` in ``extras``: the INSERT lands that column for good rows and the
+    caller selects it with the quarantined ones, so every row is checked, once, and the test is never
+    pushed into a filter), and the caller takes the JSON columns reading.
     Typed columns fail to cast such a real anyway; the caller checks the reasons. Same shape as
     ``fast_jsonl_source_sql``."""
     cols = ", ".join(f"'{c}': 'VARCHAR'" for c in names)

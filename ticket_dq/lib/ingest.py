@@ -305,10 +305,13 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
     bad_rows: list[tuple] = []
     drift: list[tuple] = []
     if inserted < candidates:
-        bad_rows = con.execute(
-            f"SELECT {decode.LINE}, {decode.REC}, {decode.REASON} FROM ({typed}) "
+        # The plain JSON Lines reading checks each row in extras (decode.plain_jsonl_source_sql); the
+        # INSERT evaluates it for the rows it lands, this for the rest, whatever the plan filters first.
+        checked = f", {decode.EXTRAS}" if parsed.plain is not None else ""
+        bad_rows = [r[:3] for r in con.execute(
+            f"SELECT {decode.LINE}, {decode.REC}, {decode.REASON}{checked} FROM ({typed}) "
             f"WHERE {decode.REASON} IS NOT NULL AND {decode.LINE} IS NOT NULL ORDER BY {decode.LINE}", params,
-        ).fetchall()
+        ).fetchall()]
         if parsed.fast and inserted + len(bad_rows) != candidates:
             raise _Misaligned(f"{file}: DuckDB read {inserted + len(bad_rows)} rows, {candidates} expected")
         if parsed.plain is not None and any(decode.exponent_in_reason(r[2]) for r in bad_rows):

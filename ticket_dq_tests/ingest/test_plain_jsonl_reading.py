@@ -40,6 +40,7 @@ def _refused_cases() -> dict[str, tuple[bytes, bool]]:
         "a key missing from a later line": (good + later.replace(city + b",", b""), False),
         "a string value starting with a colon": (good + later.replace(hall, b'"hall_name":":VIP"'), False),
         "a null value": (good + later.replace(city, b'"city":null'), False),
+        "a key of the line quarantined for lacking another": (good + later.replace(b'"platform_show_id":', b'"promo":'), True),
         "a null value after a spaced colon": (good + later.replace(city, b'"city": null'), True),
         "a text value that is a huge real": (good + later.replace(hall, b'"hall_name":1e21'), True),
         "a text value that is a tiny real": (good + later.replace(hall, b'"hall_name":0.00001'), True),
