@@ -690,7 +690,7 @@ def plain_jsonl_source_sql(names: list[str], text_columns: list[str], rows: int)
     checks = [f"j.{c} IS NOT NULL" for c in names] + [f"NOT {_duckdb_exponent(f'j.{c}')}" for c in text_columns]
     return (
         f"(SELECT j.* EXCLUDE (__present), CASE WHEN j.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
-        f"CASE WHEN NOT j.__present OR ({' AND '.join(checks)}) THEN NULL::VARCHAR "
+        f"CASE WHEN j.__present IS NULL OR ({' AND '.join(checks)}) THEN NULL::VARCHAR "
         f"ELSE error('{PLAIN_REFUSED}') END AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
         f"(SELECT *, true AS __present FROM read_json($path, format = 'newline_delimited', columns = {{{cols}}})) j "
         f"POSITIONAL JOIN {_fast_lines(rows, 1)} l)"
