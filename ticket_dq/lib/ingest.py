@@ -391,7 +391,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     try:
         header = None
         if fmt == "csv":
-            whole = b"\n" in scan.head.lstrip(b"\r\n") or scan.size == len(scan.head)
+            body = scan.head.removeprefix(decode.BOM).lstrip(b"\r\n")
+            whole = b"\n" in body or scan.size == len(scan.head)  # the header line ends within the head
             header = variants.csv_header(scan.head if whole else d.data_path.read_bytes())
         feed = variants.as_delivered(feed, fmt, header)
     except variants.AmbiguousMoney as exc:
