@@ -199,7 +199,7 @@ con = duckdb.connect(sys.argv[2])
 c, w = cpu(), time.perf_counter()
 con.execute(f"CREATE TABLE t AS SELECT * FROM {sys.argv[3]}(?)", [sys.argv[1]])
 c, w = cpu() - c, time.perf_counter() - w
-print(con.execute("SELECT count(*) FROM t").fetchone()[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, c, w, 1)
+print(con.execute("SELECT count(*) FROM t").fetchone()[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, c, w, 1, "duckdb")
 """
 
 OURS = """
@@ -215,7 +215,8 @@ with warehouse.connect(sys.argv[2]) as con:
     c, w = cpu() - c, time.perf_counter() - w
     f = r.files[0]
     assert f.status == "INGESTED" and f.rows_quarantined == 0, f
-    print(f.rows_ingested, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, c, w, int(f.fast_path))
+    print(f.rows_ingested, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, c, w, int(f.fast_path),
+          f.fast_reader or "careful")
 """
 
 
@@ -248,9 +249,14 @@ def _run(code: str, *args: str) -> dict:
     if status != 0:
         raise RuntimeError(f"benchmark step failed (status {status}): {out}")
     # CPU seconds as well as wall: the machine is shared, and CPU time is less disturbed by other load.
-    rows, maxrss_kb, cpu, work_wall, fast = out.strip().splitlines()[-1].split()
+    rows, maxrss_kb, cpu, work_wall, fast, reader = out.strip().splitlines()[-1].split()
     return {"cpu_s": float(cpu), "wall_s": float(work_wall), "process_cpu_s": usage.ru_utime + usage.ru_stime,
-            "process_wall_s": wall, "peak_rss_mb": int(maxrss_kb) / 1024, "rows": int(rows), "fast_path": int(fast)}
+            "process_wall_s": wall, "peak_rss_mb": int(maxrss_kb) / 1024, "rows": int(rows), "fast_path": int(fast),
+            "reader": reader}
+
+
+def _rounded(v):
+    return round(v, 2) if isinstance(v, (int, float)) else v
 
 
 def bench_one(work: Path, feed: str, fmt: str, rows: int, encoding: str = "utf-8") -> dict:
@@ -279,8 +285,8 @@ def bench_one(work: Path, feed: str, fmt: str, rows: int, encoding: str = "utf-8
         return {
             "feed": feed, "format": fmt, "encoding": encoding, "rows": rows,
             "file_mb": round(data.stat().st_size / 2**20, 1), "generate_s": round(gen_s, 2),
-            "cpus": os.cpu_count(), "floor": {k: round(v, 2) for k, v in floor.items()},
-            "ours": {k: round(v, 2) for k, v in ours.items()},
+            "cpus": os.cpu_count(), "floor": {k: _rounded(v) for k, v in floor.items()},
+            "ours": {k: _rounded(v) for k, v in ours.items()},
             "ratio_cpu": round(ours["cpu_s"] / floor["cpu_s"], 2),
             "ratio_wall": round(ours["wall_s"] / floor["wall_s"], 2),
             "ratio_process_cpu": round(ours["process_cpu_s"] / floor["process_cpu_s"], 2),
@@ -293,16 +299,17 @@ def bench_one(work: Path, feed: str, fmt: str, rows: int, encoding: str = "utf-8
 
 
 def print_table(results: list[dict]) -> None:
-    print(f"{'feed':<21}{'fmt':<6}{'enc':<8}{'path':<8}{'rows':>11}{'MiB':>6}{'floor CPU':>10}{'ours CPU':>9}{'x CPU':>7}"
+    print(f"{'feed':<21}{'fmt':<6}{'enc':<8}{'path':<11}{'rows':>11}{'MiB':>6}{'floor CPU':>10}{'ours CPU':>9}{'x CPU':>7}"
           f"{'floor wall':>11}{'ours wall':>10}{'x wall':>7}{'RSS floor':>10}{'RSS ours':>9}")
     for r in results:
         f, o = r["floor"], r["ours"]
-        path = "fast" if o["fast_path"] else "careful"
-        print(f"{r['feed']:<21}{r['format']:<6}{r['encoding']:<8}{path:<8}{r['rows']:>11,}{r['file_mb']:>6.0f}"
+        path = o.get("reader") or ("fast" if o["fast_path"] else "careful")
+        print(f"{r['feed']:<21}{r['format']:<6}{r['encoding']:<8}{path:<11}{r['rows']:>11,}{r['file_mb']:>6.0f}"
               f"{f['cpu_s']:>10.2f}{o['cpu_s']:>9.2f}{r['ratio_cpu']:>7.2f}{f['wall_s']:>11.2f}{o['wall_s']:>10.2f}"
               f"{r['ratio_wall']:>7.2f}{f['peak_rss_mb']:>10,.0f}{o['peak_rss_mb']:>9,.0f}")
     print("CPU and wall of the work itself (inside each child; start-up and imports excluded); RSS in MB; "
-          "path = ours read by DuckDB (fast) or split here (careful)")
+          "path = how ours was read: DuckDB's reader (csv; jsonl = values as VARCHAR, jsonl-json = JSON columns) "
+          "or split here (careful)")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -154,6 +156,94 @@ def encoding_fault(data: bytes) -> str | None:
     return None
 
 
+# ---- one pass over the bytes ---------------------------------------------------------------------------
+
+_SCAN_CHUNK = 1 << 20  # small enough that a block stays in cache across its passes (measured: 4 MiB is ~20 % slower)
+HEAD = 4 << 20  # bytes kept from the start of a file: encoding sniff and CSV header
+# Byte pairs counted in JSON Lines, as little-endian uint16 (first byte low): a key's closing quote and
+# its colon; whitespace before a colon (``| _WS_BITS`` maps space and tab, and a few bytes that are
+# never whitespace, onto one value: a false alarm only costs the cheaper reading); ``:n``, the start
+# of a compact ``null``.
+_KEY_COLON = ord(":") << 8 | ord('"')
+_WS_BITS = ord(" ") | ord("\t")
+_WS_COLON = ord(":") << 8 | _WS_BITS
+_COLON_N = ord("n") << 8 | ord(":")
+
+
+@dataclass
+class FileScan:
+    """What one sequential read of a delivered file tells (``scan_file``); the file itself is not kept."""
+
+    sha256: str
+    size: int
+    head: bytes  # the first HEAD bytes
+    newlines: int
+    ends_with_newline: bool
+    has_cr: bool
+    # JSON Lines only (``jsonl=True``), see ``plain_keys``:
+    has_backslash: bool = True
+    key_colons: int = 0  # '":' pairs
+    space_colons: int = 0  # whitespace-colon pairs (and a few look-alikes, see _WS_BITS)
+    null_starts: int = 0  # ':n' pairs
+
+    @property
+    def physical_lines(self) -> int:
+        """Newlines, plus an unterminated last line (as ``physical_lines`` counts them)."""
+        return self.newlines + (1 if self.size and not self.ends_with_newline else 0)
+
+    def plain_keys(self, keys: int, rows: int) -> bool:
+        """True when every line of a JSON Lines file that DuckDB reads as ``rows`` objects holding all
+        ``keys`` contract keys (none null) can hold no other key, at any depth. Proof: without a
+        backslash every ``"`` delimits a string; without whitespace before a colon every key's closing
+        quote is directly followed by ``:``; so the ``":`` pairs count every key in the file plus
+        strings that start with a colon. If that count is ``keys * rows``, which the contract keys
+        alone already reach, there is nothing else. A null value reads like an absent key, which
+        the caller's reading refuses; a file that likely holds one (``:n``) is not offered."""
+        return (not self.has_backslash and self.space_colons == 0 and self.null_starts == 0
+                and keys >= 2 and self.key_colons == keys * rows)
+
+
+def scan_file(path, *, jsonl: bool = False) -> FileScan:
+    """sha256, newlines, CR and the first HEAD bytes of the file at ``path`` in one sequential pass of
+    1 MiB blocks (no copy of the whole file in memory); ``jsonl`` adds the byte-pair counts
+    ``FileScan.plain_keys`` rests on."""
+    h = hashlib.sha256()
+    buf = bytearray(_SCAN_CHUNK + 2)  # [previous block's last byte] + block: pairs across blocks count
+    view = memoryview(buf)
+    # Scratch arrays reused for every block: numpy's temporaries would be fresh pages each time.
+    hits = np.empty(_SCAN_CHUNK, bool)
+    ored = np.empty(_SCAN_CHUNK // 2 + 1, np.uint16)
+    size = newlines = key_colons = space_colons = null_starts = 0
+    has_cr = backslash = False
+    head = b""
+    last = b"\n"
+    with open(path, "rb", buffering=0) as fh:
+        while (k := fh.readinto(view[1:_SCAN_CHUNK + 1])):
+            block = view[1:k + 1]
+            h.update(block)
+            if len(head) < HEAD:
+                head += bytes(block[:HEAD - len(head)])
+            newlines += int(np.count_nonzero(np.equal(np.frombuffer(buf, np.uint8, k, 1), 10, out=hits[:k])))
+            has_cr = has_cr or buf.find(b"\r", 1, k + 1) >= 0
+            if jsonl and not backslash:
+                backslash = buf.find(b"\\", 1, k + 1) >= 0
+                buf[0] = last[0]
+                n = k + 1 if size else k  # the first block has no previous byte
+                start = 0 if size else 1
+                for off in (start, start + 1):
+                    m = (n - (off - start)) // 2
+                    w, hit, tmp = np.frombuffer(buf, "<u2", m, off), hits[:m], ored[:m]
+                    key_colons += int(np.count_nonzero(np.equal(w, _KEY_COLON, out=hit)))
+                    np.bitwise_or(w, _WS_BITS, out=tmp)
+                    space_colons += int(np.count_nonzero(np.equal(tmp, _WS_COLON, out=hit)))
+                    null_starts += int(np.count_nonzero(np.equal(w, _COLON_N, out=hit)))
+            last = bytes(buf[k:k + 1])
+            size += k
+    return FileScan(sha256=h.hexdigest(), size=size, head=head, newlines=newlines,
+                    ends_with_newline=last == b"\n", has_cr=has_cr, has_backslash=backslash if jsonl else True,
+                    key_colons=key_colons, space_colons=space_colons, null_starts=null_starts)
+
+
 # ---- parsed file ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -171,6 +261,8 @@ class Parsed:
     fast: str | None = None  # fast path: "csv" or "jsonl"; DuckDB reads the file itself (record i on line
     # i + 1 of a CSV, line i of JSON Lines), and the caller redoes the file on the careful path if it refuses
     transcoded: bytes | None = None  # fast path on a GB18030 file: the UTF-8 text DuckDB must read instead
+    plain: FileScan | None = None  # JSON Lines fast path: the file's byte counts, when they allow reading
+    # every value as VARCHAR (``plain_keys``); the caller falls back to the JSON columns otherwise
     notes: list[str] = field(default_factory=list)  # what the record count rests on, for a mismatch message
 
 
@@ -308,6 +400,16 @@ def physical_lines(buf: bytes) -> int:
     return buf.count(NEWLINE) + (1 if buf and not buf.endswith(NEWLINE) else 0)
 
 
+def _fast_csv_header(body: bytes | memoryview, feed: contract.Feed) -> list[str] | None:
+    """The header on line 1 when it names exactly the contract columns (the fast path's condition)."""
+    first = bytes(body[:1 << 16])
+    end = first.find(NEWLINE)
+    if end <= 0:
+        return None
+    header = _header_names(first[:end].rstrip(b"\r").decode("utf-8", errors="replace"))
+    return header if sorted(header) == sorted(feed.contract_names) else None
+
+
 def _fast_csv(data: bytes, feed: contract.Feed, expected_rows: int | None) -> Parsed | None:
     """The fast path's preconditions, checked without splitting the file: UTF-8 (sniffed; DuckDB's
     reader validates the rest) or GB18030 (transcoded), the header on line 1 naming exactly the
@@ -326,30 +428,44 @@ def _fast_csv(data: bytes, feed: contract.Feed, expected_rows: int | None) -> Pa
             return None
     else:
         encoding, buf = sniffed
-    first = bytes(buf[:1 << 16])
-    end = first.find(NEWLINE)
-    if end <= 0:
-        return None
-    header = _header_names(first[:end].rstrip(b"\r").decode("utf-8", errors="replace"))
-    if sorted(header) != sorted(feed.contract_names):
-        return None
-    if physical_lines(data if sniffed else buf) - 1 != expected_rows:  # a BOM holds no newline
+    header = _fast_csv_header(buf, feed)
+    if header is None or physical_lines(data if sniffed else buf) - 1 != expected_rows:  # a BOM holds no newline
         return None
     parsed = Parsed(encoding=encoding, rows_in_file=expected_rows, frame=None, header=header, fast="csv")
     if sniffed is None:
         parsed.transcoded = buf  # DuckDB reads UTF-8 only: the caller hands it this as a temp file
-    parsed.raw_text = _lazy_record_text(buf)
+    parsed.raw_text = _lazy_record_text(lambda: buf)
     return parsed
 
 
-def _lazy_record_text(buf: bytes | memoryview):
-    """rec index -> raw text, splitting the file only when a record is first asked for (fast-path
-    files quarantine few rows or none)."""
+def fast_csv(scan: FileScan, path, feed: contract.Feed, expected_rows: int | None) -> Parsed | None:
+    """``_fast_csv`` from a scan of the file at ``path``: a UTF-8 file is never held in memory here
+    (DuckDB reads it; a record's raw text is read back only if a row is quarantined). A file whose
+    start is not UTF-8 is read whole, for GB18030's transcoding."""
+    if expected_rows is None:
+        return None
+    sniffed = _sniff_utf8(scan.head)
+    if sniffed is None:
+        with open(path, "rb") as fh:
+            return _fast_csv(fh.read(), feed, expected_rows)
+    encoding, _ = sniffed
+    header = _fast_csv_header(sniffed[1], feed)
+    if header is None or scan.physical_lines - 1 != expected_rows:
+        return None
+    parsed = Parsed(encoding=encoding, rows_in_file=expected_rows, frame=None, header=header, fast="csv")
+    skip = len(BOM) if encoding == "utf-8-sig" else 0
+    parsed.raw_text = _lazy_record_text(lambda: memoryview(Path(path).read_bytes())[skip:])
+    return parsed
+
+
+def _lazy_record_text(load):
+    """rec index -> raw text, splitting the file (``load()`` gives its UTF-8 bytes) only when a record
+    is first asked for (fast-path files quarantine few rows or none)."""
     recs: list[CsvRecords] = []
 
     def text(i) -> str:
         if not recs:
-            recs.append(split_csv(buf))
+            recs.append(split_csv(load()))
         return recs[0].text(int(i))
     return text
 
@@ -478,17 +594,29 @@ def fast_csv_source_sql(header: list[str], rows: int) -> str:
 
 # ---- JSON Lines ---------------------------------------------------------------------------------------
 
-def fast_jsonl(data: bytes, expected_rows: int | None) -> Parsed | None:
-    """The JSON Lines fast path's preconditions, checked without splitting the file: UTF-8 without BOM
-    (sniffed; DuckDB's reader validates the rest), no CR, one physical line per manifest row. DuckDB
-    then reads the file itself (``fast_jsonl_source_sql``); a bad line, a line that is no object, an
-    extra key or a blank line (fewer rows than lines) is a refusal, and the caller redoes the file on
-    the careful path (``parse_jsonl``). None when the file does not qualify."""
-    if expected_rows is None or data.startswith(BOM) or b"\r" in data:
+def fast_jsonl(scan: FileScan, expected_rows: int | None) -> Parsed | None:
+    """The JSON Lines fast path's preconditions, checked on the scan (no line is split): UTF-8
+    without BOM (sniffed; DuckDB's reader validates the rest), no CR, one physical line per manifest
+    row. DuckDB then reads the file itself (``plain_jsonl_source_sql``, else
+    ``fast_jsonl_source_sql``); a bad line, a line that is no object, an extra key or a blank line
+    (fewer rows than lines) is a refusal, and the caller redoes the file on the careful path
+    (``parse_jsonl``). None when the file does not qualify."""
+    if expected_rows is None or scan.head.startswith(BOM) or scan.has_cr:
         return None
-    if _sniff_utf8(data) is None or physical_lines(data) != expected_rows:
+    if _sniff_utf8(scan.head) is None or scan.physical_lines != expected_rows:
         return None
-    return Parsed(encoding="utf-8", rows_in_file=expected_rows, frame=None, fast="jsonl")
+    return Parsed(encoding="utf-8", rows_in_file=expected_rows, frame=None, fast="jsonl", plain=scan)
+
+
+def first_line_keys(head: bytes) -> list[str] | None:
+    """Top-level keys of the first line of a JSON Lines file, in order; None unless it is a JSON
+    object whose first line ends within ``head``."""
+    end = head.find(NEWLINE)
+    try:
+        obj = json.loads(head if end < 0 else head[:end])
+    except ValueError:
+        return None
+    return list(obj) if isinstance(obj, dict) else None
 
 
 def lazy_line_text(path) -> callable:
@@ -533,6 +661,47 @@ def fast_jsonl_source_sql(names: list[str], rows: int) -> str:
         f"(SELECT *, true AS __present FROM {fast_jsonl_reader_sql()}) j "
         f"POSITIONAL JOIN {_fast_lines(rows, 1)} l)"
     )
+
+
+PLAIN_REFUSED = "a line lacks a key, holds a null or a real in exponent form: read as JSON"
+
+
+def _duckdb_exponent(col: str) -> str:
+    """True when DuckDB wrote ``col`` from a JSON real in exponent form ('1e+16', '1e-05'): the one
+    place where its VARCHAR reading of a value differs from ``json_extract_string`` ('1e16',
+    '0.00001'). Such a value starts with a digit or '-' (below ':'); the cheap tests go first."""
+    return f"({col} < ':' AND contains({col}, 'e') AND (contains({col}, 'e+') OR contains({col}, 'e-')))"
+
+
+def plain_jsonl_source_sql(names: list[str], text_columns: list[str], rows: int) -> str:
+    """FROM-clause source for the JSON Lines fast path when the file's bytes allow it
+    (``FileScan.plain_keys``): DuckDB's reader turns every value into its string itself (columns
+    given as VARCHAR: a JSON string unescaped, any other value as its JSON text), which costs no
+    more than the reader's own typed read; ``fast_jsonl_source_sql`` (JSON columns, unquoted in SQL)
+    costs ~1 s more per million lines. With explicit columns the reader ignores keys it was not
+    given, so the scan's byte counts are what rule them out; they hold only if every row has every
+    key, non-null. A row that does not, or a text value that is a real DuckDB wrote in exponent form,
+    makes the query fail (``error()`` in ``extras``: the INSERT lands that column for good rows and the
+    caller selects it with the quarantined ones, so every row is checked, once, and the test is never
+    pushed into a filter), and the caller takes the JSON columns reading.
+    Typed columns fail to cast such a real anyway; the caller checks the reasons. Same shape as
+    ``fast_jsonl_source_sql``."""
+    cols = ", ".join(f"'{c}': 'VARCHAR'" for c in names)
+    checks = [f"j.{c} IS NOT NULL" for c in names] + [f"NOT {_duckdb_exponent(f'j.{c}')}" for c in text_columns]
+    return (
+        f"(SELECT j.* EXCLUDE (__present), CASE WHEN j.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
+        f"CASE WHEN j.__present IS NULL OR ({' AND '.join(checks)}) THEN NULL::VARCHAR "
+        f"ELSE error('{PLAIN_REFUSED}') END AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
+        f"(SELECT *, true AS __present FROM read_json($path, format = 'newline_delimited', columns = {{{cols}}})) j "
+        f"POSITIONAL JOIN {_fast_lines(rows, 1)} l)"
+    )
+
+
+def exponent_in_reason(reason: str) -> bool:
+    """A quarantine reason quoting a value DuckDB may have written in exponent form (see
+    ``_duckdb_exponent``): the plain JSON Lines reading is not trusted to have quoted it as
+    ``json_extract_string`` would."""
+    return "e+" in reason or "e-" in reason
 
 
 def parse_jsonl(data: bytes, feed: contract.Feed) -> Parsed:
@@ -620,14 +789,18 @@ def _typed_expr(col: str, typ: str, v: str | None = None) -> str:
     v = v or f"NULLIF(trim({col}), '')"
     if typ == "text":
         return f"NULLIF({col}, '')"
-    if typ == "int":
-        return f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS INTEGER) END"
-    if typ == "fen":
-        return f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS BIGINT) END"
+    if typ in ("int", "fen"):
+        # DuckDB's cast also takes '7.5', '1e2', '0x10', '1_000': only [+-]?[0-9]+ is an integer here.
+        # A value the cast prints back unchanged is one (the common case, ~3x cheaper than the regex).
+        n = f"TRY_CAST({v} AS {'INTEGER' if typ == 'int' else 'BIGINT'})"
+        return f"CASE WHEN CAST({n} AS VARCHAR) = {v} OR regexp_full_match({v}, '[+-]?[0-9]+') THEN {n} END"
     if typ == "yuan":
         # Exact decimal to fen, never through a float; a third decimal is not a fen amount: quarantined.
-        return (f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+(\\.[0-9]{{1,2}})?') "
-                f"THEN CAST(TRY_CAST({v} AS DECIMAL(18,2)) * 100 AS BIGINT) END")
+        # A value DECIMAL(16,2) prints back unchanged ('39.90') has the shape, as for ints. 16 digits: the
+        # product by 100 must stay within DECIMAL(18) (from 10^14 yuan on, DuckDB would raise an overflow).
+        d = f"TRY_CAST({v} AS DECIMAL(16,2))"
+        return (f"CASE WHEN CAST({d} AS VARCHAR) = {v} OR regexp_full_match({v}, '[+-]?[0-9]+(\\.[0-9]{{1,2}})?') "
+                f"THEN CAST({d} * 100 AS BIGINT) END")
     if typ == "timestamp":
         # Exactly YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS: the shape (19 characters, '-' 5th,
         # ' ' or 'T' 11th, ':' 17th) is checked with LIKE, then DuckDB's cast validates the values
@@ -639,7 +812,11 @@ def _typed_expr(col: str, typ: str, v: str | None = None) -> str:
     if typ == "bool":
         return f"TRY_CAST({v} AS BOOLEAN)"
     if typ == "hhmm":
-        return f"CASE WHEN regexp_full_match({v}, '([01]?[0-9]|2[0-3]):[0-5][0-9]') THEN lpad({v}, 5, '0') END"
+        # HH:MM that TIME prints back as HH:MM:00 (hours below 24) is one; else the regex decides.
+        canonical = (f"strlen({v}) = 5 AND {v} < '24:00' "
+                     f"AND CAST(TRY_CAST({v} AS TIME) AS VARCHAR) = {v} || ':00'")
+        return (f"CASE WHEN ({canonical}) OR regexp_full_match({v}, '([01]?[0-9]|2[0-3]):[0-5][0-9]') "
+                f"THEN lpad({v}, 5, '0') END")
     raise ValueError(f"unknown logical type {typ}")
 
 
@@ -692,9 +869,9 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
                      f"|| ' is not a national code of {n} digits' END")
     if any(name == "start_ts" for name, _ in feed.derived):
         # Competitor shows: business date + HH:MM; a start before 06:00 is on the next calendar day.
-        h, m = "CAST(split_part(__t_start_time, ':', 1) AS INTEGER)", "CAST(split_part(__t_start_time, ':', 2) AS INTEGER)"
-        outer.append(f"CAST(__t_show_date AS TIMESTAMP) + to_minutes({h} * 60 + {m}) "
-                     f"+ CASE WHEN {h} < 6 THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END AS start_ts")
+        # __t_start_time is HH:MM with two-digit hours (hhmm pads them), so it compares as text.
+        outer.append("__t_show_date + CAST(__t_start_time AS TIME) "
+                     "+ CASE WHEN __t_start_time < '06:00' THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END AS start_ts")
     keep = [LINE, REC, EXTRAS]
     if extra_reason:
         base.append(f"{extra_reason} AS __pre_reason")

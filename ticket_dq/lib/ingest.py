@@ -115,6 +115,8 @@ class FileResult:
     original_file: str | None = None
     encoding_suspect: bool = False  # valid UTF-8 that reads like GBK (decode.looks_like_gbk)
     fast_path: bool = False  # DuckDB's reader read the file itself (decode's fast path)
+    # which reading: "csv", "jsonl" (values read as VARCHAR) or "jsonl-json" (JSON columns); None: careful
+    fast_reader: str | None = None
 
 
 @dataclass
@@ -219,6 +221,17 @@ def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | No
     if parsed.fast == "csv":
         return decode.fast_csv_source_sql(parsed.header, parsed.rows_in_file), params, [], feed
     if parsed.fast == "jsonl":
+        plain = parsed.plain
+        names = decode.first_line_keys(plain.head) if plain is not None else None
+        try:
+            delivered = variants.as_delivered(feed, feed.fmt, names) if names else None
+        except variants.AmbiguousMoney:
+            delivered = None  # the reading below refuses the file with the reason
+        if (delivered is not None and len(names) == len(delivered.contract_names)
+                and set(names) == set(delivered.contract_names) and plain.plain_keys(len(names), parsed.rows_in_file)):
+            texts = [c for c, t in delivered.columns if t == "text"]
+            return decode.plain_jsonl_source_sql(names, texts, parsed.rows_in_file), params, names, delivered
+        parsed.plain = None  # the JSON columns reading below
         try:
             names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {decode.fast_jsonl_reader_sql()}",
                                                params).fetchall()]
@@ -292,12 +305,17 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
     bad_rows: list[tuple] = []
     drift: list[tuple] = []
     if inserted < candidates:
-        bad_rows = con.execute(
-            f"SELECT {decode.LINE}, {decode.REC}, {decode.REASON} FROM ({typed}) "
+        # The plain JSON Lines reading checks each row in extras (decode.plain_jsonl_source_sql); the
+        # INSERT evaluates it for the rows it lands, this for the rest, whatever the plan filters first.
+        checked = f", {decode.EXTRAS}" if parsed.plain is not None else ""
+        bad_rows = [r[:3] for r in con.execute(
+            f"SELECT {decode.LINE}, {decode.REC}, {decode.REASON}{checked} FROM ({typed}) "
             f"WHERE {decode.REASON} IS NOT NULL AND {decode.LINE} IS NOT NULL ORDER BY {decode.LINE}", params,
-        ).fetchall()
+        ).fetchall()]
         if parsed.fast and inserted + len(bad_rows) != candidates:
             raise _Misaligned(f"{file}: DuckDB read {inserted + len(bad_rows)} rows, {candidates} expected")
+        if parsed.plain is not None and any(decode.exponent_in_reason(r[2]) for r in bad_rows):
+            raise _Misaligned(f"{file}: a value may be a real in exponent form; read as JSON instead")
         uc = decode.uncastable_columns_sql(feed, source)
         if uc and bad_rows:
             drift = [r for r in con.execute(uc, params).fetchall() if r[1] > 0 and r[2] == r[1]]
@@ -330,12 +348,14 @@ def _parse(feed: contract.Feed, data: bytes, expected_rows: int | None = None) -
             else decode.parse_csv(data, feed, allow_fast=False, expected_rows=expected_rows))
 
 
-def _fast(feed: contract.Feed, data: bytes, expected_rows: int) -> decode.Parsed | None:
+def _fast(feed: contract.Feed, scan: decode.FileScan, path: Path, expected_rows: int) -> decode.Parsed | None:
     """The fast path's reading when the file qualifies (DuckDB reads it; see ``decode``), else None."""
     if feed.fmt == "jsonl":
-        return decode.fast_jsonl(data, expected_rows)
-    parsed = decode.parse_csv(data, feed, expected_rows=expected_rows)
-    return parsed if parsed.fast else None
+        parsed = decode.fast_jsonl(scan, expected_rows)
+        if parsed is not None:
+            parsed.raw_text = decode.lazy_line_text(path)
+        return parsed
+    return decode.fast_csv(scan, path, feed, expected_rows)
 
 
 # ---- one delivered file -------------------------------------------------------------------------------
@@ -346,8 +366,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     feed = contract.FEEDS[d.feed]
     if d.error:
         return _reject(con, d, d.error, sha=d.sha256, run_id=run_id, now=now)
-    data = d.data_path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+    fmt = variants.file_format(d.data_path)
+    # One pass over the file: sha256, line count and what the fast path's conditions need; the file
+    # itself is read into memory only for the careful path (DuckDB reads it on the fast path).
+    scan = decode.scan_file(d.data_path, jsonl=fmt == "jsonl")
+    sha = scan.sha256
 
     original = con.execute(
         "SELECT file FROM meta.ingested_files WHERE feed = ? AND source = ? AND stem = ? AND sha256 = ? "
@@ -365,23 +388,23 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
         return FileResult(file=d.file, source=d.source, status="REDELIVERY", rows_manifest=d.rows_manifest,
                           reason=f"same content as {original[0]}", original_file=original[0])
 
-    fmt = variants.file_format(d.data_path)
     try:
-        feed = variants.as_delivered(feed, fmt, variants.csv_header(data) if fmt == "csv" else None)
+        header = None
+        if fmt == "csv":
+            body = scan.head.removeprefix(decode.BOM).lstrip(b"\r\n")
+            whole = b"\n" in body or scan.size == len(scan.head)  # the header line ends within the head
+            header = variants.csv_header(scan.head if whole else d.data_path.read_bytes())
+        feed = variants.as_delivered(feed, fmt, header)
     except variants.AmbiguousMoney as exc:
         return _reject(con, d, str(exc), sha=sha, run_id=run_id, now=now)
     if sha == d.sha256:  # a corrupt delivery is explained by the careful reading
-        parsed = _fast(feed, data, d.rows_manifest)
+        parsed = _fast(feed, scan, d.data_path, d.rows_manifest)
         if parsed is not None:
-            if parsed.fast == "jsonl":
-                data = None  # a national crawl is 0.55 GB; read again only if the fast path refuses
-                parsed.raw_text = decode.lazy_line_text(d.data_path)
             result = _land_fast(con, d, feed, parsed, sha, run_id, now)
             if result is not None:
                 return result
-            if data is None:
-                data = d.data_path.read_bytes()
-                sha = hashlib.sha256(data).hexdigest()
+    data = d.data_path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
     return _land_careful(con, d, feed, data, sha, run_id, now)
 
 
@@ -402,6 +425,9 @@ def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Par
         # DuckDB's strict reader refused a record (or counted differently): the careful path
         # quarantines exactly the records that are malformed. (DuckDB's message quotes the start of
         # the refused line, cut at a byte count: Python may fail to decode the message itself.)
+        if parsed.plain is not None:  # JSON Lines read as VARCHAR refused: try the JSON columns first
+            parsed.plain = None
+            return _land_fast(con, d, feed, parsed, sha, run_id, now)
         return None
 
 
@@ -498,7 +524,8 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
     return FileResult(file=d.file, source=d.source, status="INGESTED", encoding=parsed.encoding,
                       rows_manifest=d.rows_manifest, rows_in_file=parsed.rows_in_file, rows_ingested=inserted,
                       rows_quarantined=len(quarantined), reason=reason, encoding_suspect=gbk_suspect,
-                      fast_path=bool(parsed.fast))
+                      fast_path=bool(parsed.fast),
+                      fast_reader=("jsonl-json" if parsed.fast == "jsonl" and parsed.plain is None else parsed.fast))
 
 
 def ingest_feed(con: duckdb.DuckDBPyConnection, landing_root: str | Path, feed: str, run_id: str | None,

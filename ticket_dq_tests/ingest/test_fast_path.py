@@ -3,8 +3,6 @@ and a file the fast path cannot take falls back without losing or duplicating ro
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 
 from ticket_dq.lib import decode, ingest, warehouse
@@ -36,10 +34,10 @@ def test_fast_and_careful_paths_land_identical_rows_and_quarantine(landing, isol
     assert (parsed.transcoded is not None) == (encoding == "gb18030")
 
     fast = _ingest_into(isolated_env["tmp"] / "fast.duckdb", landing)
-    careful_parse = functools.partial(decode.parse_csv, allow_fast=False)
-    monkeypatch.setattr(decode, "parse_csv", careful_parse)  # force the careful path
+    monkeypatch.setattr(ingest, "_fast", lambda *a, **k: None)  # force the careful path
     careful = _ingest_into(isolated_env["tmp"] / "careful.duckdb", landing)
 
+    assert fast[0].fast_path and not careful[0].fast_path
     assert fast[1] == careful[1] and fast[2] == careful[2]
     assert fast[0].encoding == careful[0].encoding == encoding
     assert (fast[0].rows_ingested, fast[0].rows_quarantined) == (2, 1)

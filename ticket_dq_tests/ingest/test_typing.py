@@ -36,3 +36,23 @@ def test_signed_padded_and_iso_values_are_accepted(con, landing):
 
     assert con.execute("SELECT ticket_count, total_fen, event_ts, show_start_time FROM raw.orders").fetchall() == [
         (2, -300, datetime(2026, 3, 8, 23, 59, 59), datetime(2026, 3, 9, 0, 30))]
+
+
+@pytest.mark.parametrize("start_time,price", [("9:05", "100000000000000"), ("24:00", "99999999999999.995"),
+                                              ("19:30", "-0.5")])
+def test_crawl_times_and_yuan_amounts_are_typed_or_quarantined_never_failing_the_file(con, landing, start_time, price):
+    rows = [sample_row("competitor_schedule", platform_show_id="P1", start_time=start_time, price_yuan=price),
+            sample_row("competitor_schedule", platform_show_id="P2", start_time="07:05", price_yuan="99999999999999.99")]
+    deliver(landing, "competitor_schedule", "MAOYAN", "2026-03-08", "c1", csv_bytes(rows), 2, ext="csv")
+
+    report = ingest.ingest_feed(con, landing, "competitor_schedule", "run-1", NOW)
+
+    landed = con.execute("SELECT platform_show_id, start_time, start_ts, price_fen FROM raw.competitor_schedule "
+                         "ORDER BY 1").fetchall()
+    reasons = [r[0] for r in con.execute("SELECT reason FROM raw.quarantine").fetchall()]
+    assert landed[-1] == ("P2", "07:05", datetime(2026, 3, 8, 7, 5), 9999999999999999)
+    if price == "-0.5":
+        assert landed[0] == ("P1", "19:30", datetime(2026, 3, 8, 19, 30), -50) and not reasons
+    else:  # an amount too large for fen, or an hour past 23: quarantined with the value
+        assert report.files[0].rows_quarantined == 1 and len(landed) == 1
+        assert ("price_yuan" if start_time == "9:05" else "start_time") in reasons[0]
