@@ -7,9 +7,9 @@ start is the *boundary*. An order is *closed* when its show started before the b
 of ``outcome_rules`` (so no live refund hour can need it) and its newest event came before the boundary. A
 retention run then, for every order closed since the last one:
 
-1. writes its events (``raw.orders``) and its pickup codes (``raw.pickup_codes``) to Parquet, one file per feed
-   and run: ``<archive>/<feed>/closed_before=YYYY-MM-DD/<feed>__<boundary>.parquet`` (temp name, fsync,
-   rename), read back and counted;
+1. writes its events (``raw.orders``) and its pickup codes (``raw.pickup_codes``) to Parquet, one new file per
+   feed and run: ``<archive>/<feed>/closed_before=YYYY-MM-DD/<feed>__<boundary>__<run time>_<random>.parquet``
+   (temp name, fsync, rename), read back and counted;
 2. in one transaction: deletes those rows from raw and the order's rows from ``cur.order_state`` and
    ``cur.order_outcome`` (rebuilt from ``audit.orders`` if ever needed); adds its share of the outcome-spike
    cells to ``hist.outcome_cells`` (counts add up: ``sql/outcome_cells.sql``); lists it in
@@ -31,6 +31,7 @@ file, which the views do not read and the next run removes.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -154,7 +155,8 @@ def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, 
                                        AND q.order_id IN (SELECT order_id FROM co_live))""", [show_before])
     moving = {"orders": "order_id IN (SELECT order_id FROM co_moving)",
               "pickup_codes": "rowid IN (SELECT rid FROM co_codes)"}
-    tag = f"{cut:%Y%m%dT%H%M%S}"
+    # Several runs share a boundary (every run of a day does): each writes its own file, never over another's.
+    tag = f"{cut:%Y%m%dT%H%M}__{now:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}"
     written: dict[str, tuple[str, int]] = {}
     con.execute("CREATE OR REPLACE TEMP TABLE co_files (feed VARCHAR, file VARCHAR, n BIGINT)")
     for feed in FEEDS:

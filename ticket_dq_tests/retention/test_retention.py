@@ -326,6 +326,7 @@ def test_a_late_event_of_a_closed_order_stays_out_of_the_live_state_and_is_archi
         {"file": "orders_late_refund.csv", "feed": "orders", "source": "internal", "rows": 1,
          "sha256": hashlib.sha256(data).hexdigest(), "snapshot_ts": f"{DAY3:%Y-%m-%d %H:%M:%S}",
          "schema_version": 1}), encoding="utf-8")
+    archived_before = _rows(db, "SELECT * FROM audit.orders")
     mp = pytest.MonkeyPatch()
     try:
         mp.setenv("DAGSTER_HOME", "")
@@ -333,6 +334,11 @@ def test_a_late_event_of_a_closed_order_stays_out_of_the_live_state_and_is_archi
         _materialize(mp, landing, db, DAY3, days=1)
     finally:
         mp.undo()
+    # the second move of the day (same boundary) wrote a file of its own: every row archived before is still there
+    assert _rows(db, "SELECT * FROM audit.orders WHERE ingest_file NOT LIKE '%orders_late_refund.csv'") == archived_before
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(DISTINCT parquet) FROM meta.archived_events WHERE feed = 'orders'"
+                           ).fetchone()[0] == 2
     with warehouse.connect(db) as con:
         assert con.execute("SELECT rows_ingested FROM meta.ingested_files WHERE file LIKE '%orders_late_refund.csv'"
                            ).fetchone()[0] == 1
