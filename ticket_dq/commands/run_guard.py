@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import socket
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -98,6 +100,23 @@ def reclaim_dead_runs(instance: dg.DagsterInstance, pools: tuple[str, ...] = ("d
     return done
 
 
+def _stop_waiting(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _wait_for_lock(fh) -> None:
+    """Block on the lock; SIGTERM ends the wait (and the process) even when this process was started with
+    SIGTERM ignored (an ignored signal is inherited across exec: a parent that ignores it passes that on)."""
+    if threading.current_thread() is not threading.main_thread():
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        return
+    previous = signal.signal(signal.SIGTERM, _stop_waiting)
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def exclusive_run(warehouse: Path, instance: dg.DagsterInstance) -> Iterator[dict[str, str]]:
     """Hold the warehouse's run lock (waiting, asleep, for another holder), reclaim dead runs, and
@@ -111,7 +130,7 @@ def exclusive_run(warehouse: Path, instance: dg.DagsterInstance) -> Iterator[dic
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             print(f"waiting for the run of {holder} on this warehouse to end", file=sys.stderr, flush=True)
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            _wait_for_lock(fh)
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()}\n")
