@@ -229,10 +229,7 @@ def lookup_relation(con: duckdb.DuckDBPyConnection, feed: str, order_ids: list[s
 
 
 def _counts(con: duckdb.DuckDBPyConnection, report: Report) -> Report:
-    for feed in FEEDS:
-        report.rows_in_raw[feed] = con.execute(f"SELECT count(*) FROM raw.{feed}").fetchone()[0]
-        report.rows_archived[feed] = con.execute(
-            f"SELECT coalesce(sum(rows_archived), 0) FROM {MOVES} WHERE feed = ?", [feed]).fetchone()[0]
+    report.rows_in_raw, report.rows_archived = retention.row_counts(con, FEEDS, MOVES)
     return report
 
 

@@ -180,11 +180,17 @@ def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, 
         report.moved += moves
     if report.moved:
         con.execute("CHECKPOINT")  # hand the deleted rows' blocks back for reuse now, not at some later write
-    for feed in FEEDS:
-        report.rows_in_raw[feed] = con.execute(f"SELECT count(*) FROM raw.{feed}").fetchone()[0]
-        report.rows_archived[feed] = con.execute(
-            f"SELECT coalesce(sum(rows_archived), 0) FROM {TABLE} WHERE feed = ?", [feed]).fetchone()[0]
+    report.rows_in_raw, report.rows_archived = row_counts(con, FEEDS, TABLE)
     return report
+
+
+def row_counts(con: duckdb.DuckDBPyConnection, feeds: tuple[str, ...], moves: str
+               ) -> tuple[dict[str, int], dict[str, int]]:
+    """Per feed: rows in ``raw.<feed>``, and rows ``moves`` records as archived."""
+    raw = {f: con.execute(f"SELECT count(*) FROM raw.{f}").fetchone()[0] for f in feeds}
+    archived = {f: con.execute(f"SELECT coalesce(sum(rows_archived), 0) FROM {moves} WHERE feed = ?",
+                               [f]).fetchone()[0] for f in feeds}
+    return raw, archived
 
 
 def conservation_breaks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int]]:
