@@ -6,6 +6,7 @@ the fast path switched off."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 
@@ -68,6 +69,10 @@ def _csv_cases() -> dict[str, tuple[bytes, int]]:
         "record with too few fields": (body + b"2026-03-08 10:00:00,11010001\n", 4),
         "a line in another encoding": (body + "坏".encode("gb18030") + b"\n", 4),
         "cast failure": (csv_bytes(rows + [sample_row(SNAPSHOT, show_code="S4", seat_total="many")]), 4),
+        # The fast path numbers its rows by their order: the rows after a quarantined one keep their lines.
+        "cast failures mid-file": (csv_bytes(rows[:1] + [sample_row(SNAPSHOT, show_code="S4", seat_total="many")]
+                                             + rows[1:2] + [sample_row(SNAPSHOT, show_code="S5", start_time="soon")]
+                                             + rows[2:]), 5),
     }
 
 
@@ -121,6 +126,8 @@ def test_a_csv_file_the_fast_path_refuses_or_takes_lands_as_on_the_careful_path(
     if case in ("blank line", "multi-line quoted record", "extra column", "unterminated quote",
                 "record with too few fields"):
         assert not f.fast_path
+    if case.startswith("cast failure"):
+        assert f.fast_path and f.rows_quarantined == case.count("failures") + 1
 
 
 def test_a_clean_jsonl_crawl_is_read_by_duckdb_and_lands_as_on_the_careful_path(landing, isolated_env, monkeypatch):
@@ -160,3 +167,26 @@ def test_a_jsonl_crawl_without_a_final_newline_stays_on_the_fast_path(landing, i
 
     assert product[0][0].fast_path and product[0][0].rows_ingested == 2
     assert product[1:] == careful[1:]
+
+
+def test_a_connection_that_does_not_keep_insertion_order_lands_files_on_the_careful_path(landing, isolated_env,
+                                                                                       monkeypatch):
+    # The fast path numbers rows by the order DuckDB inserts them; without that order it must not run.
+    rows = [sample_row(SNAPSHOT, show_code=f"S{i}") for i in range(1, 6)]
+    deliver(landing, SNAPSHOT, "FH", "2026-03-08", "s1", csv_bytes(rows), 5)
+    connect = warehouse.connect
+
+    @contextmanager
+    def unordered(*a, **k):
+        with connect(*a, **k) as con:
+            con.execute("SET preserve_insertion_order = false")
+            yield con
+
+    monkeypatch.setattr(warehouse, "connect", unordered)
+    db = isolated_env["tmp"] / "product.duckdb"
+    files = _landed(db, landing, SNAPSHOT)[0]
+
+    assert not files[0].fast_path and files[0].rows_ingested == 5
+    with connect(db, read_only=True) as con:
+        lines = con.execute("SELECT show_code, ingest_line FROM raw.partner_schedule ORDER BY ingest_line").fetchall()
+    assert lines == [(f"S{i}", i + 1) for i in range(1, 6)]
