@@ -1,9 +1,16 @@
 """A week of national days at the cost of one: seven consecutive days replayed with retention on.
 
-    .venv/bin/python -m bench.history [--dir /tmp/history] [--cinemas 15000] [--days 7] [--skip-simulate]
-                                      [--retention-days 2] [--replay-days K] [--timeout 3600]
+    .venv/bin/python -m bench.history [--dir /tmp/history] [--cinemas 15000] [--days 7] [--warmup-days W]
+                                      [--skip-simulate] [--retention-days 2] [--replay-days K] [--timeout 3600]
 
-1. ``ticket-dq simulate national --days N`` once (the real simulator: each day's partner snapshots, crawls,
+The measured days are a steady state: the first ``--warmup-days`` (default: the retention window plus
+one, 3) are replayed first and reported apart. A simulation starts at 06:00 of its first day with no
+pre-sales, no past orders and nothing to archive, so its first days carry less than a window of data;
+from the first day with a full window on, each day holds the same volume, and what still grows with
+history is the archive, the ledger, the issues and everything kept for good. Day 1 is the first
+measured day.
+
+1. ``ticket-dq simulate national --days W+N`` once (the real simulator: each day's partner snapshots, crawls,
    orders and codes continue the days before, faults included; skipped with ``--skip-simulate`` when
    DIR/sim holds it);
 2. day by day: every delivery of the day up to the simulated clock time (21:05) is linked into DIR/landing
@@ -12,12 +19,13 @@
    of the assets, so each day's materialize also archives what fell out of the window). Per day: wall, CPU
    (user + sys), peak RSS (``os.wait4``), step times by stage (from Dagster's event log), warehouse file size
    (DuckDB file + WAL) and archive size after the run;
-3. the incremental path on the first and the last day (``--incremental-days``): on a copy of that day's warehouse, one new snapshot of the largest
+3. the incremental path on the first and the last measured day (``--incremental-days``): on a copy of that day's warehouse, one new snapshot of the largest
    partner (its current file delivered again under a new name, 5 minutes later) through
    ``raw/partner_schedule`` and everything between it and ``dq/issues``: wall of the child and the sum of its
    steps.
 
-Prints the per-day table and the day-N / day-1 ratios, writes bench/results/history.json.
+Prints the per-day table and the day-N / day-1 ratios (over the measured days; also over the first
+warm-up day), writes bench/results/history.json.
 """
 
 from __future__ import annotations
@@ -98,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/history"))
     ap.add_argument("--cinemas", type=int, default=15000)
-    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--days", type=int, default=7, help="measured days")
     ap.add_argument("--retention-days", type=int, default=2)
+    ap.add_argument("--warmup-days", type=int, default=None,
+                    help="days replayed before the measured ones (default: retention days + 1)")
     ap.add_argument("--replay-days", type=int, default=None,
                     help="replay only the first K of the simulated days (e.g. 1: day 1 measured again on its own)")
     ap.add_argument("--skip-simulate", action="store_true", help="reuse DIR/sim")
@@ -110,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     from ticket_dq.lib import replay
 
+    warmup = a.retention_days + 1 if a.warmup_days is None else a.warmup_days
+    total = warmup + a.days
     base: Path = a.dir
     sim, landing, wh, archive = base / "sim", base / "landing", base / "wh" / "ticket_dq.duckdb", base / "archive"
     base.mkdir(parents=True, exist_ok=True)
@@ -117,18 +129,24 @@ def main(argv: list[str] | None = None) -> int:
     env.update(TICKET_DQ_LANDING=str(landing), TICKET_DQ_WAREHOUSE=str(wh), TICKET_DQ_OUTBOX=str(base / "outbox"),
                TICKET_DQ_ARCHIVE=str(archive), TICKET_DQ_RETENTION_DAYS=str(a.retention_days), DAGSTER_HOME="",
                PYTHONUNBUFFERED="1")
-    res: dict = {"dir": str(base), "cinemas": a.cinemas, "days": a.days, "retention_days": a.retention_days,
+    res: dict = {"dir": str(base), "cinemas": a.cinemas, "days": a.days, "warmup_days": warmup,
+                 "retention_days": a.retention_days,
                  "uptime_before": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
-    if not (a.skip_simulate and (sim / "_truth" / "sim.json").is_file()):
+    truth = sim / "_truth" / "sim.json"
+    if a.skip_simulate and truth.is_file() and json.loads(truth.read_text())["days"] != total:
+        print(f"{sim} holds {json.loads(truth.read_text())['days']} simulated days, {total} are needed "
+              f"({warmup} warm-up + {a.days}): simulating again", flush=True)
+        a.skip_simulate = False
+    if not (a.skip_simulate and truth.is_file()):
         shutil.rmtree(sim, ignore_errors=True)
         res["simulate"] = run_child([str(EXE), "simulate", "national", "--cinemas", str(a.cinemas), "--days",
-                                     str(a.days), "--out", str(sim)], base / "simulate.log", env, a.timeout)
-        print(f"simulate national --days {a.days}: {res['simulate']}", flush=True)
+                                     str(total), "--out", str(sim)], base / "simulate.log", env, a.timeout)
+        print(f"simulate national --days {total}: {res['simulate']}", flush=True)
         if res["simulate"]["rc"] != 0:
             print((base / "simulate.log").read_text()[-3000:], file=sys.stderr)
             return 1
-    sim_now = datetime.strptime(json.loads((sim / "_truth" / "sim.json").read_text())["now"], "%Y-%m-%d %H:%M:%S")
-    first_day = sim_now - timedelta(days=a.days - 1)
+    sim_now = datetime.strptime(json.loads(truth.read_text())["now"], "%Y-%m-%d %H:%M:%S")
+    first_day = sim_now - timedelta(days=total - 1)
     for p in (landing, wh.parent, archive, base / "outbox", base / "inc"):
         shutil.rmtree(p, ignore_errors=True)
     wh.parent.mkdir(parents=True)
@@ -139,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(sim / rel, landing / rel)
     done: set[str] = set()
     days = []
-    replayed = a.replay_days or a.days
+    replayed = a.replay_days or total
     for k in range(replayed):
         now = first_day + timedelta(days=k)
         delivered = deliver_until(plan, sim, landing, now, done)
@@ -147,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         log = base / f"day{k + 1}.log"
         mat = run_child([str(EXE), "materialize", "--quiet", "--verbose"], log, env_day, a.timeout)
         stages = _stage_seconds(log)
-        row = {"day": k + 1, "now": f"{now:%Y-%m-%d %H:%M}", "deliveries": delivered, "rc": mat["rc"],
+        # Warm-up days are numbered W1..; the measured ones 1..N.
+        row = {"day": f"W{k + 1}" if k < warmup else k - warmup + 1, "warmup": k < warmup,
+               "now": f"{now:%Y-%m-%d %H:%M}", "deliveries": delivered, "rc": mat["rc"],
                "wall_s": mat["wall_s"], "cpu_s": round(mat["user_s"] + mat["sys_s"], 1),
                "peak_rss_mb": mat["peak_rss_mb"], "stages_s": stages,
                "retention_s": stages.get("retention", 0.0),
@@ -155,16 +175,17 @@ def main(argv: list[str] | None = None) -> int:
         if mat["rc"] != 0:
             print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
         row.update(_raw_counts(wh))
-        measure = {"all": True, "none": False}.get(a.incremental_days, k in (0, a.days - 1))
+        measure = {"all": True, "none": False}.get(a.incremental_days, k in (warmup, total - 1))
         if measure and mat["rc"] == 0:
             row["incremental"] = incremental_path(wh, landing, now, env, base, a.timeout)
         days.append(row)
         print(json.dumps(row), flush=True)
     res["per_day"] = days
-    res["ratios"] = ratios(days)
+    res["ratios"] = ratios([d for d in days if not d["warmup"]])
+    res["ratios_over_first_warmup_day"] = ratios(days) if warmup else {}
     res["uptime_after"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(table(days))
-    print(json.dumps(res["ratios"], indent=2))
+    print(json.dumps({k: res[k] for k in ("ratios", "ratios_over_first_warmup_day")}, indent=2))
     a.results.parent.mkdir(parents=True, exist_ok=True)
     a.results.write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"wrote {a.results}")
@@ -222,9 +243,7 @@ def ratios(days: list[dict]) -> dict:
            "wall_without_retention_last_over_first": r(last["wall_s"] - last["retention_s"],
                                                         first["wall_s"] - first["retention_s"]),
            "peak_rss_last_over_first": r(last["peak_rss_mb"], first["peak_rss_mb"])}
-    if len(days) > 2:  # day 1 of a simulation starts at 06:00 with no pre-sales yet: day 2 is the first full day
-        out["wall_last_over_second"] = r(last["wall_s"], days[1]["wall_s"])
-        out["cpu_last_over_second"] = r(last["cpu_s"], days[1]["cpu_s"])
+    out["cpu_max_over_first"] = r(max(d["cpu_s"] for d in days), first["cpu_s"])
     if "incremental" in first and "incremental" in last:
         out["incremental_wall_last_over_first"] = r(last["incremental"]["wall_s"], first["incremental"]["wall_s"])
         out["incremental_steps_last_over_first"] = r(last["incremental"]["steps_s"], first["incremental"]["steps_s"])
