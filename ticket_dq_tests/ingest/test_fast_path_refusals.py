@@ -160,6 +160,21 @@ def test_a_clean_csv_snapshot_is_read_by_duckdb_and_lands_as_on_the_careful_path
     assert [r[line] for r in product[1]] == [2, 3, 4]
 
 
+def test_a_jsonl_crawl_with_a_bad_line_mid_file_keeps_every_line_number_on_the_fast_path(landing, isolated_env,
+                                                                                        monkeypatch):
+    rows = _crawl("P1") + [sample_row(CRAWL, platform_show_id="P2", start_time="25:61")] + _crawl("P3", "P4")
+    deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", jsonl_bytes(rows), 4)
+
+    product, careful = _both_ways(isolated_env["tmp"], landing, CRAWL, monkeypatch)
+
+    assert product[0][0].fast_reader == "jsonl" and product[0][0].rows_quarantined == 1
+    assert product[1:] == careful[1:]
+    assert [q[1] for q in product[2]] == [2]
+    ids = [c for c, _ in contract.FEEDS[CRAWL].raw_columns()].index("platform_show_id")
+    line = len(contract.FEEDS[CRAWL].raw_columns()) + 2  # source, ingest_file, ingest_line
+    assert [(r[ids], r[line]) for r in product[1]] == [("P1", 1), ("P3", 3), ("P4", 4)]
+
+
 def test_a_jsonl_crawl_without_a_final_newline_stays_on_the_fast_path(landing, isolated_env, monkeypatch):
     deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", jsonl_bytes(_crawl("P1", "P2")).rstrip(b"\n"), 2)
 
