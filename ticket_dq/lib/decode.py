@@ -476,7 +476,7 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
 
     Fast path (``parsed.fast``): a UTF-8 (or GB18030, transcoded: ``parsed.transcoded``) file whose
     header is exactly the contract columns and whose records are one line each, with no blank lines:
-    DuckDB's own parallel CSV reader then reads the file (strict mode, ``fast_csv_source``); any
+    DuckDB's own parallel CSV reader then reads the file (strict mode) and the line numbers are joined positionally (``fast_csv_source_sql``); any
     CSV error there sends the caller back here with ``allow_fast=False``. Otherwise (the careful path)
     records with the wrong field count or an unterminated quote are quarantined here and Polars parses
     the rest. ``expected_rows`` (the manifest's count): when the records do not add up to it because a
@@ -569,27 +569,27 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
     return parsed
 
 
-@dataclass(frozen=True)
-class FastSource:
-    """A fast-path file as DuckDB reads it: ``select`` (alias ``j``) over ``reader`` (a SELECT over
-    ``$path``); ``sql()`` is that source as the typed SELECT reads it, without line numbers (the
-    caller numbers the rows it lands in the file's order: record i is on line ``first_line`` + i)."""
-    reader: str
-    select: str
-    first_line: int
-
-    def sql(self) -> str:
-        return f"(SELECT {self.select}, NULL::BIGINT AS {LINE}, NULL::BIGINT AS {REC} FROM ({self.reader}) j)"
+def _fast_lines(rows: int, first_line: int) -> str:
+    """(__line, __rec) of a fast-path file: record i (header = record 0 in a CSV) on line
+    ``first_line`` + i. One row more than expected, so a reader that finds more records than lines
+    cannot go unnoticed: that row gets a line and fails the count check."""
+    return (f"(SELECT range + {int(first_line)} AS {LINE}, range + 1 AS {REC} "
+            f"FROM range({int(rows) + 1}))")
 
 
-def fast_csv_source(header: list[str]) -> FastSource:
-    """The CSV fast path: DuckDB reads the file (``$path``) in strict mode with the header's columns
-    (all contract names, so safe to spell) as VARCHAR; the header is line 1."""
+def fast_csv_source_sql(header: list[str], rows: int) -> str:
+    """FROM-clause source for the CSV fast path: DuckDB reads the file (``$path``) in strict mode with
+    the header's columns (all contract names, so safe to spell) as VARCHAR, line numbers joined by
+    position. ``__present`` is NULL on padding rows, which would mean the two sides disagree about the
+    row count (the caller then falls back to the careful path)."""
     cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
-    return FastSource(
-        reader=(f"SELECT * FROM read_csv($path, header = true, auto_detect = false, delim = ',', quote = '\"', "
-                f"escape = '\"', strict_mode = true, null_padding = false, columns = {{{cols}}})"),
-        select=f"j.*, NULL::VARCHAR AS {EXTRAS}", first_line=2)
+    return (
+        f"(SELECT c.* EXCLUDE (__present), CASE WHEN c.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
+        f"NULL::VARCHAR AS {EXTRAS} FROM "
+        f"(SELECT *, true AS __present FROM read_csv($path, header = true, auto_detect = false, delim = ',', "
+        f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, columns = {{{cols}}})) c "
+        f"POSITIONAL JOIN {_fast_lines(rows, 2)} l)"
+    )
 
 
 # ---- JSON Lines ---------------------------------------------------------------------------------------
@@ -597,8 +597,8 @@ def fast_csv_source(header: list[str]) -> FastSource:
 def fast_jsonl(scan: FileScan, expected_rows: int | None) -> Parsed | None:
     """The JSON Lines fast path's preconditions, checked on the scan (no line is split): UTF-8
     without BOM (sniffed; DuckDB's reader validates the rest), no CR, one physical line per manifest
-    row. DuckDB then reads the file itself (``plain_jsonl_source``, else
-    ``fast_jsonl_source``); a bad line, a line that is no object, an extra key or a blank line
+    row. DuckDB then reads the file itself (``plain_jsonl_source_sql``, else
+    ``fast_jsonl_source_sql``); a bad line, a line that is no object, an extra key or a blank line
     (fewer rows than lines) is a refusal, and the caller redoes the file on the careful path
     (``parse_jsonl``). None when the file does not qualify."""
     if expected_rows is None or scan.head.startswith(BOM) or scan.has_cr:
@@ -644,8 +644,8 @@ def fast_jsonl_reader_sql() -> str:
     return "read_json($path, format = 'newline_delimited', sample_size = 1, maximum_depth = 1)"
 
 
-def fast_jsonl_source(names: list[str]) -> FastSource:
-    """The JSON Lines fast path, the shape ``stage_jsonl_sql`` gives: each key
+def fast_jsonl_source_sql(names: list[str], rows: int) -> str:
+    """FROM-clause source for the JSON Lines fast path, the shape ``stage_jsonl_sql`` gives: each key
     as the string ``json_extract_string`` gives (a string value unquoted, any other value as its JSON
     text), no extras, no ``__bad``. ``names`` are the reader's columns: contract names (and safe to
     spell) once the caller has checked them. A plain string value is unquoted without parsing it
@@ -655,8 +655,12 @@ def fast_jsonl_source(names: list[str]) -> FastSource:
         j = f'j."{c}"'
         cols.append(f"CASE WHEN starts_with({j}::VARCHAR, '\"') AND NOT contains({j}::VARCHAR, '\\') "
                     f"THEN replace({j}::VARCHAR, '\"', '') ELSE json_extract_string({j}, '$') END AS {c}")
-    return FastSource(reader=f"SELECT * FROM {fast_jsonl_reader_sql()}",
-                      select=f"{', '.join(cols)}, NULL::VARCHAR AS {EXTRAS}, NULL::VARCHAR AS __bad", first_line=1)
+    return (
+        f"(SELECT {', '.join(cols)}, CASE WHEN j.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
+        f"NULL::VARCHAR AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
+        f"(SELECT *, true AS __present FROM {fast_jsonl_reader_sql()}) j "
+        f"POSITIONAL JOIN {_fast_lines(rows, 1)} l)"
+    )
 
 
 PLAIN_REFUSED = "a line lacks a key, holds a null or a real in exponent form: read as JSON"
@@ -669,25 +673,28 @@ def _duckdb_exponent(col: str) -> str:
     return f"({col} < ':' AND contains({col}, 'e') AND (contains({col}, 'e+') OR contains({col}, 'e-')))"
 
 
-def plain_jsonl_source(names: list[str], text_columns: list[str]) -> FastSource:
-    """The JSON Lines fast path when the file's bytes allow it
+def plain_jsonl_source_sql(names: list[str], text_columns: list[str], rows: int) -> str:
+    """FROM-clause source for the JSON Lines fast path when the file's bytes allow it
     (``FileScan.plain_keys``): DuckDB's reader turns every value into its string itself (columns
     given as VARCHAR: a JSON string unescaped, any other value as its JSON text), which costs no
-    more than the reader's own typed read; ``fast_jsonl_source`` (JSON columns, unquoted in SQL)
+    more than the reader's own typed read; ``fast_jsonl_source_sql`` (JSON columns, unquoted in SQL)
     costs ~1 s more per million lines. With explicit columns the reader ignores keys it was not
     given, so the scan's byte counts are what rule them out; they hold only if every row has every
     key, non-null. A row that does not, or a text value that is a real DuckDB wrote in exponent form,
-    makes the query fail (``error()`` in ``extras``: the caller's INSERT lands that column for every
-    record, good or failing, so every row is checked, once, and the test is never pushed into a
-    filter), and the caller takes the JSON columns reading.
+    makes the query fail (``error()`` in ``extras``: the INSERT lands that column for good rows and the
+    caller selects it with the quarantined ones, so every row is checked, once, and the test is never
+    pushed into a filter), and the caller takes the JSON columns reading.
     Typed columns fail to cast such a real anyway; the caller checks the reasons. Same shape as
-    ``fast_jsonl_source``."""
+    ``fast_jsonl_source_sql``."""
     cols = ", ".join(f"'{c}': 'VARCHAR'" for c in names)
     checks = [f"j.{c} IS NOT NULL" for c in names] + [f"NOT {_duckdb_exponent(f'j.{c}')}" for c in text_columns]
-    return FastSource(
-        reader=f"SELECT * FROM read_json($path, format = 'newline_delimited', columns = {{{cols}}})",
-        select=(f"j.*, CASE WHEN {' AND '.join(checks)} THEN NULL::VARCHAR ELSE error('{PLAIN_REFUSED}') END "
-                f"AS {EXTRAS}, NULL::VARCHAR AS __bad"), first_line=1)
+    return (
+        f"(SELECT j.* EXCLUDE (__present), CASE WHEN j.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
+        f"CASE WHEN j.__present IS NULL OR ({' AND '.join(checks)}) THEN NULL::VARCHAR "
+        f"ELSE error('{PLAIN_REFUSED}') END AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
+        f"(SELECT *, true AS __present FROM read_json($path, format = 'newline_delimited', columns = {{{cols}}})) j "
+        f"POSITIONAL JOIN {_fast_lines(rows, 1)} l)"
+    )
 
 
 def exponent_in_reason(reason: str) -> bool:

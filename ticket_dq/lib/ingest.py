@@ -212,24 +212,14 @@ def _reject(con, d: landing.Delivery, reason: str, *, sha: str, encoding=None, r
                       rows_quarantined=d.rows_manifest, reason=reason)
 
 
-@dataclass
-class _Source:
-    """A staged file as the typed SELECT reads it: ``sql`` (a FROM-clause source with the contract
-    columns as strings, __line, __rec and extras; JSON Lines also __bad) and its ``params``; the
-    JSON Lines keys seen; the feed as the file delivers it. ``fast``: DuckDB reads the file itself,
-    and ``sql`` has no line numbers yet (``_insert_fast`` gives them)."""
-    sql: str
-    params: dict
-    keys: list[str]
-    feed: contract.Feed
-    fast: decode.FastSource | None = None
-
-
-def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | None) -> _Source:
-    """Make the parsed file queryable."""
+def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | None
+           ) -> tuple[str, dict, list[str], contract.Feed]:
+    """Make the parsed file queryable: returns (source relation SQL, its parameters, JSONL keys seen, the
+    feed as the file delivers it). The source has the contract columns as strings, __line, __rec and
+    extras (JSONL also __json, __bad)."""
     params = {"path": str(data_path)}
     if parsed.fast == "csv":
-        return _fast_source(decode.fast_csv_source(parsed.header), params, [], feed)
+        return decode.fast_csv_source_sql(parsed.header, parsed.rows_in_file), params, [], feed
     if parsed.fast == "jsonl":
         plain = parsed.plain
         names = decode.first_line_keys(plain.head) if plain is not None else None
@@ -240,7 +230,7 @@ def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | No
         if (delivered is not None and len(names) == len(delivered.contract_names)
                 and set(names) == set(delivered.contract_names) and plain.plain_keys(len(names), parsed.rows_in_file)):
             texts = [c for c, t in delivered.columns if t == "text"]
-            return _fast_source(decode.plain_jsonl_source(names, texts), params, names, delivered)
+            return decode.plain_jsonl_source_sql(names, texts, parsed.rows_in_file), params, names, delivered
         parsed.plain = None  # the JSON columns reading below
         try:
             names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {decode.fast_jsonl_reader_sql()}",
@@ -252,19 +242,15 @@ def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | No
             # A key outside the contract, or one missing from the first line: the careful path
             # reads every line's keys.
             raise _Misaligned("JSON Lines fast path refused: first line's keys are not the contract's")
-        return _fast_source(decode.fast_jsonl_source(names), params, names, feed)
+        return decode.fast_jsonl_source_sql(names, parsed.rows_in_file), params, names, feed
     con.register(_SOURCE, parsed.frame)
     if feed.fmt != "jsonl":
-        return _Source(_SOURCE, {}, [], feed)
+        return _SOURCE, {}, [], feed
     keys = [r[0] for r in con.execute(decode.jsonl_keys_sql(_SOURCE)).fetchall()]
     feed = variants.as_delivered(feed, feed.fmt, keys)  # money keys in the unit the lines name them
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {decode.stage_jsonl_sql(feed, _SOURCE)}",
                 {"patch": decode.jsonl_contract_patch(feed)})
-    return _Source(_STAGED, {}, keys, feed)
-
-
-def _fast_source(fast: decode.FastSource, params: dict, keys: list[str], feed: contract.Feed) -> _Source:
-    return _Source(fast.sql(), params, keys, feed, fast)
+    return _STAGED, {}, keys, feed
 
 
 class _Misaligned(RuntimeError):
@@ -293,85 +279,49 @@ class _Col(str):
     """A lineage value that is a staged column (e.g. __line), not a bound parameter."""
 
 
-def _lineage_exprs(lineage: dict, **override: str) -> list[str]:
-    """Lineage values are bound parameters (or staged columns, _Col); only our column names are
-    spelled into the SQL."""
-    return [override.get(c) or (str(v) if isinstance(v, _Col) else f"${c}") for c, v in lineage.items()]
-
-
-def _lineage_params(lineage: dict) -> dict:
-    return {c: v for c, v in lineage.items() if not isinstance(v, _Col)}
-
-
-# ingest_line of a fast-path file's rows until they are numbered (a real line is >= 1).
-_UNNUMBERED, _UNNUMBERED_BAD = -1, -2
-
-
-def _insert_fast(con, typed: str, source: _Source, parsed: decode.Parsed, *, table: str, cols: list[str],
-                 lineage: dict, file: str) -> tuple[int, list[tuple]]:
-    """Land a file DuckDB reads itself in one parallel INSERT of every record it reads, then number
-    the rows. DuckDB keeps insertion order, so the file's record i is the i-th rowid this
-    transaction added to ``table``. (Numbering while reading, by a join on position or a window,
-    runs on one thread.) A record that fails its checks lands marked, with its reason, and is taken
-    out once numbered. A reader that finds another count of records than the file has
-    lines is refused. Returns (rows inserted, [(line, rec, reason)] of the failing records)."""
-    if not con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]:
-        raise _Misaligned("DuckDB is set not to keep insertion order: the rows cannot be numbered by it")
-    good = f"{decode.REASON} IS NULL"
-    # A failing record carries its reason in a text column until it is taken out; its extras are
-    # evaluated like every record's (the plain JSON Lines reading checks each record there).
-    exprs = _lineage_exprs(
-        lineage, ingest_line=f"CASE WHEN {good} THEN {_UNNUMBERED} ELSE {_UNNUMBERED_BAD} END",
-        ingest_run_id=f"CASE WHEN {good} THEN $ingest_run_id ELSE {decode.REASON} END")
-    read = con.execute(
-        f"INSERT INTO {table} ({', '.join(cols + list(lineage))}) SELECT {', '.join(cols + exprs)} FROM ({typed})",
-        {**source.params, **_lineage_params(lineage)},
-    ).fetchone()[0]
-    if read != parsed.rows_in_file:
-        raise _Misaligned(f"{file}: DuckDB read {read} records, the file has {parsed.rows_in_file}")
-    if not read:
-        return 0, []
-    pos = {"base": con.execute(f"SELECT min(rowid) FROM {table} WHERE ingest_line < 0").fetchone()[0],
-           "first": source.fast.first_line}
-    bad = con.execute(
-        f"SELECT rowid - $base + $first, rowid - $base + 1, ingest_run_id FROM {table} "
-        f"WHERE ingest_line = {_UNNUMBERED_BAD} ORDER BY rowid", pos).fetchall()
-    if bad:
-        con.execute(f"DELETE FROM {table} WHERE ingest_line = {_UNNUMBERED_BAD}")
-    con.execute(f"UPDATE {table} SET ingest_line = rowid - $base + $first WHERE ingest_line = {_UNNUMBERED}", pos)
-    return read - len(bad), bad
-
-
-def _load_typed(con, parsed: decode.Parsed, *, source: _Source, table: str, lineage: dict, qfeed: str,
-                qsource: str | None, file: str, run_id, now) -> tuple[int, list[tuple], list[tuple]]:
+def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str, params: dict, table: str,
+                lineage: dict, qfeed: str, qsource: str | None, file: str, run_id, now
+                ) -> tuple[int, list[tuple], list[tuple]]:
     """Insert good typed rows into ``table`` and quarantine the rest. Caller holds the transaction and
     has staged the file as ``source``. Returns (rows inserted, quarantined rows, type-drift columns)."""
-    feed = source.feed
+    if parsed.fast and not con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]:
+        # the fast path pairs DuckDB's records with line numbers by position
+        raise _Misaligned("DuckDB is set not to keep insertion order: its records cannot be numbered by position")
     extra_reason = "__bad" if feed.fmt == "jsonl" else None
-    typed = decode.typed_select_sql(feed, source.sql, extra_reason)
+    typed = decode.typed_select_sql(feed, source, extra_reason)
     raw_cols = [c for c, _ in feed.raw_columns()]
-    if source.fast is not None:
-        inserted, bad_rows = _insert_fast(con, typed, source, parsed, table=table, cols=raw_cols, lineage=lineage,
-                                          file=file)
-    else:
-        inserted = con.execute(
-            f"INSERT INTO {table} ({', '.join(raw_cols + list(lineage))}) "
-            f"SELECT {', '.join(raw_cols + _lineage_exprs(lineage))} FROM ({typed}) "
-            f"WHERE {decode.REASON} IS NULL AND {decode.LINE} IS NOT NULL",
-            _lineage_params(lineage),
-        ).fetchone()[0]
-        # Cast failures: recomputed only when some rows did not land (the common file has none).
-        bad_rows = [] if inserted == parsed.rows_in_file - len(parsed.bad) else con.execute(
-            f"SELECT {decode.LINE}, {decode.REC}, {decode.REASON} FROM ({typed}) "
-            f"WHERE {decode.REASON} IS NOT NULL AND {decode.LINE} IS NOT NULL ORDER BY {decode.LINE}",
-        ).fetchall()
+    lin_cols = list(lineage)
+    # Lineage values are bound parameters (or staged columns, _Col); only our column names are
+    # spelled into the SQL.
+    lin_exprs = [str(v) if isinstance(v, _Col) else f"${c}" for c, v in lineage.items()]
+    lin_params = {c: v for c, v in lineage.items() if not isinstance(v, _Col)}
+    inserted = con.execute(
+        f"INSERT INTO {table} ({', '.join(raw_cols + lin_cols)}) "
+        f"SELECT {', '.join(raw_cols + lin_exprs)} FROM ({typed}) "
+        f"WHERE {decode.REASON} IS NULL AND {decode.LINE} IS NOT NULL",
+        {**params, **lin_params},
+    ).fetchone()[0]
+    # Cast failures: recomputed only when some rows did not land (the common file has none).
+    candidates = parsed.rows_in_file - len(parsed.bad)
+    if parsed.fast and inserted > candidates:
+        raise _Misaligned(f"{file}: DuckDB read more records than the file has lines")
+    bad_rows: list[tuple] = []
     drift: list[tuple] = []
-    if bad_rows:
+    if inserted < candidates:
+        # The plain JSON Lines reading checks each row in extras (decode.plain_jsonl_source_sql); the
+        # INSERT evaluates it for the rows it lands, this for the rest, whatever the plan filters first.
+        checked = f", {decode.EXTRAS}" if parsed.plain is not None else ""
+        bad_rows = [r[:3] for r in con.execute(
+            f"SELECT {decode.LINE}, {decode.REC}, {decode.REASON}{checked} FROM ({typed}) "
+            f"WHERE {decode.REASON} IS NOT NULL AND {decode.LINE} IS NOT NULL ORDER BY {decode.LINE}", params,
+        ).fetchall()]
+        if parsed.fast and inserted + len(bad_rows) != candidates:
+            raise _Misaligned(f"{file}: DuckDB read {inserted + len(bad_rows)} rows, {candidates} expected")
         if parsed.plain is not None and any(decode.exponent_in_reason(r[2]) for r in bad_rows):
             raise _Misaligned(f"{file}: a value may be a real in exponent form; read as JSON instead")
-        uc = decode.uncastable_columns_sql(feed, source.sql)
-        if uc:
-            drift = [r for r in con.execute(uc, source.params).fetchall() if r[1] > 0 and r[2] == r[1]]
+        uc = decode.uncastable_columns_sql(feed, source)
+        if uc and bad_rows:
+            drift = [r for r in con.execute(uc, params).fetchall() if r[1] > 0 and r[2] == r[1]]
     # Raw text of every quarantined record: parse-level (field count) rows plus cast failures.
     if feed.fmt == "jsonl" and not parsed.fast:
         texts = dict(con.execute(
@@ -532,10 +482,9 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
     try:
         with warehouse.transaction(con):
             try:
-                source = _stage(con, feed, parsed, csv_path or d.data_path)
+                source, params, keys, feed = _stage(con, feed, parsed, csv_path or d.data_path)
             except variants.AmbiguousMoney as exc:
                 raise _Rejected(str(exc)) from exc
-            feed, keys = source.feed, source.keys
             if feed.fmt == "jsonl" and keys:
                 parsed.missing = [c for c in feed.contract_names if c not in keys]
                 parsed.extra = sorted(k for k in keys if k not in feed.contract_names)
@@ -545,8 +494,8 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
             lineage = {"source": d.source, "ingest_file": d.file, "ingest_line": _Col(decode.LINE),
                        "ingested_at": now, "ingest_run_id": run_id, "extras": _Col(decode.EXTRAS)}
             inserted, quarantined, type_drift = _load_typed(
-                con, parsed, source=source, table=feed.table, lineage=lineage, qfeed=d.feed, qsource=d.source,
-                file=d.file, run_id=run_id, now=now)
+                con, feed, parsed, source=source, params=params, table=feed.table, lineage=lineage, qfeed=d.feed,
+                qsource=d.source, file=d.file, run_id=run_id, now=now)
             if inserted + len(quarantined) != parsed.rows_in_file:
                 raise RuntimeError(f"{d.file}: {inserted} ingested + {len(quarantined)} quarantined "
                                    f"!= {parsed.rows_in_file} rows in file")
@@ -693,11 +642,12 @@ def ingest_reference(con: duckdb.DuckDBPyConnection, landing_root: str | Path, n
     try:
         with warehouse.transaction(con):
             # Reference files are small: always the careful path (no second read of the file by DuckDB).
-            source = _stage(con, feed, parsed, path)
+            source, params, _, _ = _stage(con, feed, parsed, path)
             con.execute(f"DELETE FROM {qfeed}")
             lineage = {"ingest_file": rel, "ingest_line": _Col(decode.LINE), "ingested_at": now}
-            inserted, quarantined, _ = _load_typed(con, parsed, source=source, table=qfeed, lineage=lineage,
-                                                   qfeed=qfeed, qsource=None, file=rel, run_id=run_id, now=now)
+            inserted, quarantined, _ = _load_typed(con, feed, parsed, source=source, params=params, table=qfeed,
+                                                   lineage=lineage, qfeed=qfeed, qsource=None, file=rel,
+                                                   run_id=run_id, now=now)
             record("LOADED", parsed.encoding, parsed.rows_in_file, inserted, len(quarantined),
                    f"{len(quarantined)} row(s) quarantined" if quarantined else None)
     finally:

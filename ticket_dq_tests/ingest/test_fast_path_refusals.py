@@ -186,7 +186,7 @@ def test_a_jsonl_crawl_without_a_final_newline_stays_on_the_fast_path(landing, i
 
 def test_a_connection_that_does_not_keep_insertion_order_lands_files_on_the_careful_path(landing, isolated_env,
                                                                                        monkeypatch):
-    # The fast path numbers rows by the order DuckDB inserts them; without that order it must not run.
+    # The fast path numbers records by the order DuckDB reads them in; without that order it must not run.
     rows = [sample_row(SNAPSHOT, show_code=f"S{i}") for i in range(1, 6)]
     deliver(landing, SNAPSHOT, "FH", "2026-03-08", "s1", csv_bytes(rows), 5)
     connect = warehouse.connect

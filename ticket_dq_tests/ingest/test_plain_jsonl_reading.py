@@ -54,8 +54,8 @@ def test_a_crawl_the_plain_reading_must_not_take_lands_as_on_the_careful_path(ca
     body, starts = _refused_cases()[case]
     deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", body, 3)
     tried = []
-    plain = decode.plain_jsonl_source
-    monkeypatch.setattr(decode, "plain_jsonl_source", lambda *a: tried.append(a) or plain(*a))
+    plain_sql = decode.plain_jsonl_source_sql
+    monkeypatch.setattr(decode, "plain_jsonl_source_sql", lambda *a: tried.append(a) or plain_sql(*a))
 
     product, careful = _both_ways(isolated_env["tmp"], landing, CRAWL, monkeypatch)
 
