@@ -250,6 +250,9 @@ def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | No
     feed = variants.as_delivered(feed, feed.fmt, keys)  # money keys in the unit the lines name them
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS {decode.stage_jsonl_sql(feed, _SOURCE)}",
                 {"patch": decode.jsonl_contract_patch(feed)})
+    # The staged table holds every line (its text too): the lines frame can go.
+    con.unregister(_SOURCE)
+    parsed.frame = None
     return _STAGED, {}, keys, feed
 
 
@@ -406,9 +409,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
             result = _land_fast(con, d, feed, parsed, sha, run_id, now)
             if result is not None:
                 return result
-    data = d.data_path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    return _land_careful(con, d, feed, data, sha, run_id, now)
+    return _land_careful(con, d, feed, run_id, now)
 
 
 def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
@@ -434,9 +435,11 @@ def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Par
         return None
 
 
-def _land_careful(con, d: landing.Delivery, feed: contract.Feed, data: bytes, sha: str, run_id,
-                  now: datetime) -> FileResult:
-    """Split and check every record here, then land the file (or reject it as one unit)."""
+def _land_careful(con, d: landing.Delivery, feed: contract.Feed, run_id, now: datetime) -> FileResult:
+    """Split and check every record here, then land the file (or reject it as one unit). The file's
+    bytes are read here, and only here, so they can be let go once split (a national crawl is 0.5 GB)."""
+    data = d.data_path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
     try:
         parsed = _parse(feed, data, d.rows_manifest)
     except decode.DecodeError as exc:
@@ -446,7 +449,7 @@ def _land_careful(con, d: landing.Delivery, feed: contract.Feed, data: bytes, sh
                   if sha != d.sha256 else str(exc))
         return _reject(con, d, reason, sha=sha, run_id=run_id, now=now)
     if feed.fmt == "jsonl":
-        data = None  # the parsed lines are all that is needed now; a national crawl is 0.55 GB
+        data = None  # the parsed lines are all that is needed now
 
     mismatch = []
     if sha != d.sha256:
