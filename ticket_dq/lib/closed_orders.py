@@ -86,18 +86,13 @@ def _parquet_glob(root: Path, feed: str) -> str:
 
 def create_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     """``archive.<feed>`` over the recorded Parquet files, ``audit.<feed>`` = raw + archive (caller's transaction)."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS archive")
     for feed in FEEDS:
-        if con.execute(f"SELECT count(*) FROM {MOVES} WHERE feed = ?", [feed]).fetchone()[0]:
-            body = (f"SELECT * EXCLUDE (filename) FROM read_parquet({_sql_text(_parquet_glob(root, feed))}, "
+        recorded = con.execute(f"SELECT count(*) FROM {MOVES} WHERE feed = ?", [feed]).fetchone()[0]
+        archived = (f"SELECT * EXCLUDE (filename) FROM read_parquet({_sql_text(_parquet_glob(root, feed))}, "
                     f"hive_partitioning = true, union_by_name = true, filename = true) "
                     f"WHERE filename IN (SELECT {_sql_text(str(Path(root)) + os.sep)} || parquet FROM {MOVES} "
-                    f"WHERE feed = '{feed}')")
-        else:
-            body = f"SELECT *, NULL::DATE AS closed_before FROM raw.{feed} WHERE false"
-        con.execute(f"CREATE OR REPLACE VIEW archive.{feed} AS {body}")
-        con.execute(f"CREATE OR REPLACE VIEW audit.{feed} AS SELECT * FROM raw.{feed} "
-                    f"UNION ALL BY NAME SELECT * EXCLUDE (closed_before) FROM archive.{feed}")
+                    f"WHERE feed = '{feed}')") if recorded else None
+        retention.publish_views(con, feed, archived, "closed_before")
 
 
 def _remove_unrecorded(con: duckdb.DuckDBPyConnection, root: Path) -> None:

@@ -137,20 +137,24 @@ def write_parquet(con: duckdb.DuckDBPyConnection, feed: str, file: str, target: 
 def create_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     """``archive.<feed>`` over the recorded Parquet files and ``audit.<feed>`` = raw + archive (in the caller's
     transaction). Without recorded files the archive view is empty but typed, so both always answer."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS archive")
-    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
     for feed in FEEDS:
         n = con.execute(f"SELECT count(*) FROM {TABLE} WHERE feed = ?", [feed]).fetchone()[0]
-        if n:
-            glob = _sql_text(str(Path(root) / feed / "delivery_date=*" / "*.parquet"))
-            # Only recorded files: one written just before a crash, its rows still in raw, is not counted twice.
-            body = (f"SELECT * FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true) "
-                    f"WHERE ingest_file IN (SELECT file FROM {TABLE} WHERE feed = '{feed}')")
-        else:
-            body = f"SELECT *, NULL::DATE AS delivery_date FROM raw.{feed} WHERE false"
-        con.execute(f"CREATE OR REPLACE VIEW archive.{feed} AS {body}")
-        con.execute(f"CREATE OR REPLACE VIEW audit.{feed} AS SELECT * FROM raw.{feed} "
-                    f"UNION ALL BY NAME SELECT * EXCLUDE (delivery_date) FROM archive.{feed}")
+        glob = _sql_text(str(Path(root) / feed / "delivery_date=*" / "*.parquet"))
+        # Only recorded files: one written just before a crash, its rows still in raw, is not counted twice.
+        archived = (f"SELECT * FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true) "
+                    f"WHERE ingest_file IN (SELECT file FROM {TABLE} WHERE feed = '{feed}')") if n else None
+        publish_views(con, feed, archived, "delivery_date")
+
+
+def publish_views(con: duckdb.DuckDBPyConnection, feed: str, archived: str | None, partition: str) -> None:
+    """``archive.<feed>`` = ``archived`` (a SELECT over the recorded Parquet files, with the hive column
+    ``partition``; None: nothing recorded yet, an empty view typed as raw) and ``audit.<feed>`` = raw + archive."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS archive")
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    body = archived or f"SELECT *, NULL::DATE AS {partition} FROM raw.{feed} WHERE false"
+    con.execute(f"CREATE OR REPLACE VIEW archive.{feed} AS {body}")
+    con.execute(f"CREATE OR REPLACE VIEW audit.{feed} AS SELECT * FROM raw.{feed} "
+                f"UNION ALL BY NAME SELECT * EXCLUDE ({partition}) FROM archive.{feed}")
 
 
 def apply(con: duckdb.DuckDBPyConnection, root: Path, now: datetime, days: int, run_id: str | None = None) -> Report:
