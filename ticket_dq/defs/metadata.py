@@ -16,6 +16,8 @@ from typing import Iterable, Sequence
 
 import dagster as dg
 
+from ticket_dq.lib import warehouse
+
 # Layer (first part of the asset key) -> the badge shown on the asset in the lineage and catalog.
 LAYERS = {
     "raw": "raw",
@@ -40,14 +42,11 @@ def layer(key: dg.AssetKey, *kinds: str) -> dict:
 
 def column_schema(con, table: str) -> dg.TableSchema:
     """The table's columns as DuckDB has them (name, type, nullability), in table order."""
-    schema, name = table.split(".")
-    rows = con.execute(
-        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, name]).fetchall()
+    rows = warehouse.table_columns(con, table)
     if not rows:
         raise ValueError(f"{table} does not exist in the warehouse")
     return dg.TableSchema(columns=[
-        dg.TableColumn(name=col, type=typ, constraints=dg.TableColumnConstraints(nullable=nullable == "YES"))
+        dg.TableColumn(name=col, type=typ, constraints=dg.TableColumnConstraints(nullable=nullable))
         for col, typ, nullable in rows])
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from ticket_dq.lib import contract, masking
+from ticket_dq.lib import contract, masking, warehouse
 
 ISSUES_TABLE = "dq.issues"
 ISSUE_COLUMNS = (
@@ -43,9 +43,7 @@ class Violation:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    return [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                      "WHERE table_schema = ? AND table_name = ?", [schema, name]).fetchall()]
+    return [name for name, _, _ in warehouse.table_columns(con, table)]
 
 
 def _rows(con, where: str, what: str = "issue_id") -> Violation | None:

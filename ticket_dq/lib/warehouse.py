@@ -216,6 +216,17 @@ CANDIDATE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool]]:
+    """``(name, type, nullable)`` of each column of the table or view ``table`` (``schema.name``) in
+    order; [] if there is none. A catalog query, never an error: inside a transaction a failed lookup
+    (pragma_table_info of a missing table) would abort the caller's transaction."""
+    schema, name = table.split(".")
+    return [(col, typ, nullable) for col, typ, nullable in con.execute(
+        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, name]).fetchall()]
+
+
 def candidate_table_ddl(table: str) -> str:
     body = ",\n  ".join(f"{n} {t}" for n, t in CANDIDATE_COLUMNS)
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n)"

@@ -70,10 +70,7 @@ def _cast_columns() -> str:
 def ensure_candidate_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Create ``table`` in the candidate shape; one left in another shape (by older code) is re-created
     (in the caller's transaction, so it is never seen missing)."""
-    schema, name = table.split(".")
-    have = [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position", [schema, name]).fetchall()]
+    have = [name for name, _, _ in warehouse.table_columns(con, table)]
     if have and have != [n for n, _ in warehouse.CANDIDATE_COLUMNS]:
         con.execute(f"DROP TABLE {table}")
     con.execute(warehouse.candidate_table_ddl(table))

@@ -20,6 +20,7 @@ import duckdb
 import great_expectations as gx
 from great_expectations.expectations import Expectation, UnexpectedRowsExpectation
 
+from ticket_dq.lib import warehouse
 from ticket_dq.lib.masking import mask, mask_files, mask_value
 from ticket_dq.lib.validation import gx_duckdb, store
 
@@ -133,10 +134,7 @@ def _sample(row: dict, cols: list[str]) -> dict:
 
 def _prepare_batch(con: duckdb.DuckDBPyConnection, suite: Suite) -> list[str]:
     """Create the temp view of the batch; return the files it covers."""
-    schema, table = suite.table.split(".")
-    cols = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-        [schema, table]).fetchall()}
+    cols = {name for name, _, _ in warehouse.table_columns(con, suite.table)}
     has_source = "source" in cols
     src = "r.source" if has_source else "'reference'"
     date_sql = FEED_DATE_SQL if has_source else "CAST(NULL AS DATE)"
