@@ -28,7 +28,7 @@ def order_outcome(warehouse: WarehouseResource) -> dg.MaterializeResult:
         row = con.execute("""SELECT count(*), count(ticket_ts), count(failed_ts), count(refund_ts)
                              FROM cur.order_outcome""").fetchone()
         full = con.execute("SELECT full_run FROM oo_mode").fetchone()[0]
-        recomputed = con.execute("SELECT count(*) FROM oo_new").fetchone()[0]
+        recomputed = row[0] - con.execute("SELECT count(*) FROM oo_kept").fetchone()[0]
         table = table_metadata(con, keys.CUR_ORDER_OUTCOME)
     return dg.MaterializeResult(metadata={**table, "with_ticket": row[1],
                                           "issue_failed": row[2], "refunded": row[3], "full_rebuild": bool(full),

@@ -30,7 +30,8 @@ WHERE order_id IS NOT NULL
 CREATE OR REPLACE TEMP TABLE oo_affected AS
 SELECT order_id FROM oo_touched
 ANTI JOIN (SELECT order_id FROM hist.closed_orders SEMI JOIN oo_touched USING (order_id)) c USING (order_id);
-CREATE OR REPLACE TEMP TABLE oo_new AS
+-- a view, so the new table is written straight from the aggregate (as in order_state.sql)
+CREATE OR REPLACE TEMP VIEW oo_new AS
 WITH agg AS (
   SELECT e.order_id,
          arg_min(e.rowid, (e.event_ts, e.ingest_line)) AS rid,
@@ -58,10 +59,9 @@ FROM agg a JOIN raw.orders r ON r.rowid = a.rid;
 CREATE TABLE IF NOT EXISTS cur.order_outcome AS SELECT * FROM oo_new WHERE false;
 -- kept rows + recomputed ones, then the table replaced whole: a DELETE + INSERT of a few hundred thousand
 -- rows in this transaction was lost at commit under DuckDB 2.0 (bench/outcome_false_alarms.py showed it)
-CREATE OR REPLACE TEMP TABLE oo_all AS
+CREATE OR REPLACE TEMP TABLE oo_kept AS
 SELECT * FROM cur.order_outcome
-WHERE NOT (SELECT full_run FROM oo_mode) AND order_id NOT IN (SELECT order_id FROM oo_affected)
-UNION ALL SELECT * FROM oo_new;
-CREATE OR REPLACE TABLE cur.order_outcome AS SELECT * FROM oo_all;
+WHERE NOT (SELECT full_run FROM oo_mode) AND order_id NOT IN (SELECT order_id FROM oo_affected);
+CREATE OR REPLACE TABLE cur.order_outcome AS SELECT * FROM oo_kept UNION ALL SELECT * FROM oo_new;
 DELETE FROM cur.order_outcome_files;
 INSERT INTO cur.order_outcome_files SELECT * FROM oo_files;

@@ -35,7 +35,10 @@ WHERE order_id IS NOT NULL AND ingest_file IN (SELECT ingest_file FROM os_new_fi
 CREATE OR REPLACE TEMP TABLE os_affected AS
 SELECT order_id FROM os_touched
 ANTI JOIN (SELECT order_id FROM hist.closed_orders SEMI JOIN os_touched USING (order_id)) c USING (order_id);
-CREATE OR REPLACE TEMP TABLE os_new AS
+-- A view, not a table: the new cur.order_state below is written straight from the aggregate. As a temp
+-- table every recomputed order was held twice more before the final copy (a full run of a record day:
+-- 8 M orders, at DuckDB's memory limit).
+CREATE OR REPLACE TEMP VIEW os_new AS
 WITH latest AS (
   SELECT order_id, arg_max(rowid, (event_ts, CASE status WHEN 'CREATED' THEN 0 WHEN 'PAID' THEN 1 ELSE 2 END, status,
                                    ingest_file, ingest_line)) AS rid,
@@ -49,10 +52,9 @@ SELECT l.order_id, l.created_ts, r.status, r.partner_code, r.cinema_code, r.show
        r.film_code, r.film_name, r.seats, r.ticket_count, r.total_fen, r.event_ts AS last_event_ts
 FROM latest l JOIN raw.orders r ON r.rowid = l.rid;
 CREATE TABLE IF NOT EXISTS cur.order_state AS SELECT * FROM os_new WHERE false;
-CREATE OR REPLACE TEMP TABLE os_all AS
+CREATE OR REPLACE TEMP TABLE os_kept AS
 SELECT * FROM cur.order_state
-WHERE NOT (SELECT full_run FROM os_mode) AND order_id NOT IN (SELECT order_id FROM os_affected)
-UNION ALL SELECT * FROM os_new;
-CREATE OR REPLACE TABLE cur.order_state AS SELECT * FROM os_all;
+WHERE NOT (SELECT full_run FROM os_mode) AND order_id NOT IN (SELECT order_id FROM os_affected);
+CREATE OR REPLACE TABLE cur.order_state AS SELECT * FROM os_kept UNION ALL SELECT * FROM os_new;
 DELETE FROM cur.order_state_files;
 INSERT INTO cur.order_state_files SELECT * FROM os_files;
