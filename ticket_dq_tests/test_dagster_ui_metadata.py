@@ -6,6 +6,7 @@ contract of dq.issues keeps a broken table from the Parquet export."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import dagster as dg
@@ -45,23 +46,41 @@ def _build_world(env: dict, monkeypatch) -> dict:
 
 @pytest.fixture
 def world(isolated_env, monkeypatch):
-    """A world of its own, for the tests that run again or break something."""
+    """A world of its own, for the test that runs again."""
     return _build_world(isolated_env, monkeypatch)
+
+
+@contextlib.contextmanager
+def _module_world(tmp_path_factory, name: str):
+    """A world in a temp dir of its own, with the env the isolated_env fixture would give, for a module."""
+    tmp = tmp_path_factory.mktemp(name)
+    env = {"landing": tmp / "landing", "warehouse": tmp / "warehouse" / "ticket_dq.duckdb", "tmp": tmp}
+    env["landing"].mkdir()
+    (tmp / "dagster_home").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        for var, value in (("TICKET_DQ_LANDING", env["landing"]), ("TICKET_DQ_WAREHOUSE", env["warehouse"]),
+                           ("TICKET_DQ_OUTBOX", tmp / "outbox"), ("DAGSTER_HOME", tmp / "dagster_home")):
+            mp.setenv(var, str(value))
+        mp.delenv("TICKET_DQ_ROUTES", raising=False)
+        yield _build_world(env, mp)
 
 
 @pytest.fixture(scope="module")
 def first_world(tmp_path_factory):
     """One world shared by the tests that only read what the first run left."""
-    tmp = tmp_path_factory.mktemp("first_world")
-    env = {"landing": tmp / "landing", "warehouse": tmp / "warehouse" / "ticket_dq.duckdb", "tmp": tmp}
-    env["landing"].mkdir()
-    (tmp / "dagster_home").mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in (("TICKET_DQ_LANDING", env["landing"]), ("TICKET_DQ_WAREHOUSE", env["warehouse"]),
-                            ("TICKET_DQ_OUTBOX", tmp / "outbox"), ("DAGSTER_HOME", tmp / "dagster_home")):
-            mp.setenv(name, str(value))
-        mp.delenv("TICKET_DQ_ROUTES", raising=False)
-        yield _build_world(env, mp)
+    with _module_world(tmp_path_factory, "first_world") as world:
+        yield world
+
+
+@pytest.fixture(scope="module")
+def broken_world(tmp_path_factory):
+    """One world whose dq/issues was then broken on purpose (``_broken_issues_run``), shared by the tests
+    that read what that run left: its check, the export it held back, and the UI showing both."""
+    with _module_world(tmp_path_factory, "broken_world") as world:
+        export_file = settings.export_dir() / "issues.parquet"
+        before = export_file.read_bytes()
+        result = _broken_issues_run(world["instance"])
+        yield {**world, "broken": result, "export_file": export_file, "export_before": before}
 
 
 @pytest.fixture
@@ -167,10 +186,8 @@ def _broken_issues_run(instance):
                           raise_on_error=False)
 
 
-def test_a_broken_issues_table_fails_the_blocking_check_and_never_reaches_the_export(world):
-    export_file = settings.export_dir() / "issues.parquet"
-    before = export_file.read_bytes()
-    result = _broken_issues_run(world["instance"])
+def test_a_broken_issues_table_fails_the_blocking_check_and_never_reaches_the_export(broken_world):
+    result = broken_world["broken"]
     check = _check_evaluations(result)[ISSUES_CONTRACT_VALID]
     assert check.passed is False and check.severity == dg.AssetCheckSeverity.ERROR
     assert check.description.startswith("FAILED 3 contract rule(s) of dq.issues: category in value set: 1 (e.g. "
@@ -179,11 +196,12 @@ def test_a_broken_issues_table_fails_the_blocking_check_and_never_reaches_the_ex
     assert {r["rule"] for r in rows(check.metadata["violations"])} == {
         "category in value set", "status in value set", "no unmasked mobile number"}
     assert keys.EXPORT_PARQUET not in {e.asset_key for e in result.get_asset_materialization_events()}
-    assert export_file.read_bytes() == before  # BI tools still read the last good export
+    # BI tools still read the last good export
+    assert broken_world["export_file"].read_bytes() == broken_world["export_before"]
 
 
-def test_the_dagster_ui_shows_an_assets_column_schema_and_the_failing_output_check(world, tmp_path):
-    _broken_issues_run(world["instance"])
+def test_the_dagster_ui_shows_an_assets_column_schema_and_the_failing_output_check(broken_world, tmp_path):
+    world = broken_world
     env = {"TICKET_DQ_LANDING": str(world["landing"]), "TICKET_DQ_WAREHOUSE": str(world["warehouse"]),
            "TICKET_DQ_OUTBOX": str(world["tmp"] / "outbox"), "DAGSTER_HOME": str(world["tmp"] / "dagster_home"),
            "TICKET_DQ_NOW": NOW}
