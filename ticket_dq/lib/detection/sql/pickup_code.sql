@@ -3,10 +3,18 @@
 -- unknown order, for a live order of a cancelled show, or with seats different from the order's.
 CREATE OR REPLACE TEMP TABLE candidates_new AS
 WITH pc AS (
-  SELECT channel_partner, pickup_code, order_id, arg_max(status, allocation_ts) AS status,
-         arg_max(seats, allocation_ts) AS seats, arg_max(cinema_code, allocation_ts) AS cinema_code,
-         arg_max(show_start_time, allocation_ts) AS show_start_time, min(allocation_ts) AS first_ts
-  FROM raw.pickup_codes WHERE pickup_code IS NOT NULL GROUP BY channel_partner, pickup_code, order_id
+  -- The latest row of each code and order. A writer may keep a code's allocation_ts on every status row:
+  -- on equal times the later status in the code's life wins (ALLOCATED, DELIVERED, PRINTED, then REVOKED,
+  -- the last word), never whichever row came first. The key is a BIGINT (milliseconds x 4 + rank: no
+  -- timestamp overflows it; the feed's times are whole seconds), as fast as the bare time; a HUGEINT or
+  -- struct key took twice as long.
+  SELECT channel_partner, pickup_code, order_id, arg_max(status, k) AS status, arg_max(seats, k) AS seats,
+         arg_max(cinema_code, k) AS cinema_code, arg_max(show_start_time, k) AS show_start_time,
+         min(allocation_ts) AS first_ts
+  FROM (SELECT *, epoch_ms(allocation_ts) * 4
+                  + CASE status WHEN 'DELIVERED' THEN 1 WHEN 'PRINTED' THEN 2 WHEN 'REVOKED' THEN 3 ELSE 0 END AS k
+        FROM raw.pickup_codes WHERE pickup_code IS NOT NULL)
+  GROUP BY channel_partner, pickup_code, order_id
 ), live AS (SELECT * FROM pc WHERE status <> 'REVOKED'),
 multi AS (
   -- Two passes, as in seat_double_sold.sql: a count finds the few codes held by more than one order,
