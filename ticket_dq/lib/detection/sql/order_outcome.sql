@@ -38,7 +38,7 @@ WITH agg AS MATERIALIZED (
          -- lowest and highest rowid among the order's earliest events (event_key.sql): the same event for
          -- nearly every order, and then it is the first
          min(dq_event_key(e.event_ts, 0) + e.rowid) AS first_lo,
-         min(dq_event_key(e.event_ts, 0) + (1099511627775 - e.rowid)) AS first_hi,
+         min(dq_event_key(e.event_ts, 0) + dq_rowid_mirror(e.rowid)) AS first_hi,
          min(e.event_ts) FILTER (WHERE e.status = 'PAID') AS paid_ts,
          arg_min(e.status, e.event_ts) FILTER (WHERE e.status IN ('ISSUED', 'ISSUE_FAILED')) AS first_outcome,
          min(e.event_ts) FILTER (WHERE e.status IN ('ISSUED', 'ISSUE_FAILED')) AS first_outcome_ts,
@@ -58,7 +58,7 @@ WITH agg AS MATERIALIZED (
 tied AS (
   SELECT order_id, arg_min(rowid, (event_ts, ingest_line, ingest_file)) AS rid
   FROM raw.orders SEMI JOIN (SELECT order_id FROM agg
-                             WHERE dq_key_rowid(first_lo) <> 1099511627775 - dq_key_rowid(first_hi)) t USING (order_id)
+                             WHERE dq_key_rowid(first_lo) <> dq_rowid_mirror(dq_key_rowid(first_hi))) t USING (order_id)
   WHERE event_ts IS NOT NULL
   GROUP BY order_id),
 firsts AS (

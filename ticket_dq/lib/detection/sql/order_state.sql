@@ -45,7 +45,7 @@ ANTI JOIN (SELECT order_id FROM hist.closed_orders SEMI JOIN os_touched USING (o
 CREATE OR REPLACE TEMP VIEW os_new AS
 WITH scoped AS (
   SELECT order_id, rowid AS rid, event_ts,
-         CASE status WHEN 'CREATED' THEN 0 WHEN 'PAID' THEN 1 ELSE 2 END AS status_rank
+         dq_order_status_rank(status) AS status_rank
   FROM raw.orders
   WHERE order_id IS NOT NULL
     AND (((SELECT full_run FROM os_mode) AND order_id NOT IN (SELECT order_id FROM hist.closed_orders))
@@ -58,15 +58,14 @@ WITH scoped AS (
 packed AS MATERIALIZED (
   SELECT order_id, min(event_ts) AS created_ts, count(*) - count(event_ts) AS untimed,
          max(dq_event_key(event_ts, status_rank) + rid) AS hi,
-         max(dq_event_key(event_ts, status_rank) + (1099511627775 - rid)) AS lo
+         max(dq_event_key(event_ts, status_rank) + dq_rowid_mirror(rid)) AS lo
   FROM scoped GROUP BY order_id),
 -- Orders with two events equal on the pair (a re-sent event), or an event without a time: the whole key
 -- decides, over their few events.
 tied AS (
-  SELECT order_id, arg_max(rowid, (event_ts, CASE status WHEN 'CREATED' THEN 0 WHEN 'PAID' THEN 1 ELSE 2 END, status,
-                                   ingest_file, ingest_line)) AS rid
+  SELECT order_id, arg_max(rowid, (event_ts, dq_order_status_rank(status), status, ingest_file, ingest_line)) AS rid
   FROM raw.orders SEMI JOIN (SELECT order_id FROM packed
-                             WHERE untimed > 0 OR dq_key_rowid(hi) <> 1099511627775 - dq_key_rowid(lo)) t USING (order_id)
+                             WHERE untimed > 0 OR dq_key_rowid(hi) <> dq_rowid_mirror(dq_key_rowid(lo))) t USING (order_id)
   GROUP BY order_id),
 latest AS (
   SELECT p.order_id, p.created_ts, coalesce(t.rid, dq_key_rowid(p.hi)) AS rid
