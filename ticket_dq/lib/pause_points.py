@@ -7,6 +7,7 @@ into ``TICKET_DQ_PAUSE_FILE`` and waits to be killed. Unset (always, outside tho
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,9 @@ def pause_point(name: str) -> None:
         return
     marker = settings.env("TICKET_DQ_PAUSE_FILE")
     if marker:
-        Path(marker).write_text(name, encoding="utf-8")
+        # Written beside and renamed into place, so a watcher that sees the file also sees its text.
+        staged = Path(f"{marker}.tmp")
+        staged.write_text(name, encoding="utf-8")
+        os.replace(staged, marker)
     while True:  # the test kills this process; it never resumes
         time.sleep(1)
