@@ -26,15 +26,20 @@ UNION SELECT DISTINCT cinema_code FROM cur.competitor_schedule
 WHERE start_ts >= CAST($last_now AS TIMESTAMP) AND start_ts < CAST($now AS TIMESTAMP);
 -- Only the columns the rules and the evidence read (copying the whole wide schedules was the cost); the
 -- row ids are the tables' rowids (same order as a row_number() over the scan, without the serial window).
+-- Where two candidates tie, the one with the lesser hash of the values the rules and the evidence read
+-- wins (p_tie, c_tie), and only then the lesser row id: a rowid follows the order rows were written in,
+-- which a file read in parts side by side does not keep, while rows equal on those values give the
+-- same result whichever wins.
 CREATE OR REPLACE TEMP TABLE ps AS
 SELECT rowid AS pid, source, snapshot_ts, cinema_code, show_code, business_date, start_time, hall_name,
-       hall_key, film_name, film_key, total_fen
+       hall_key, film_name, film_key, total_fen,
+       hash(source, show_code, start_time, hall_name, film_name, total_fen) AS p_tie
 FROM cur.partner_schedule
 WHERE show_status <> 'CANCELLED' AND start_time >= CAST($now AS TIMESTAMP)
   AND ($full_run OR cinema_code IN (SELECT cinema_code FROM sd_scope));
 CREATE OR REPLACE TEMP TABLE cs AS
 SELECT rowid AS cid, platform, cinema_code, business_date, start_ts, hall_name, hall_key, film_name,
-       film_key, price_fen
+       film_key, price_fen, hash(start_ts, hall_name, film_name, price_fen) AS c_tie
 FROM cur.competitor_schedule
 WHERE cinema_code IS NOT NULL AND start_ts >= CAST($now AS TIMESTAMP)
   AND ($full_run OR cinema_code IN (SELECT cinema_code FROM sd_scope));
@@ -43,24 +48,24 @@ CREATE OR REPLACE TEMP TABLE cover AS SELECT DISTINCT platform, cinema_code, bus
 CREATE OR REPLACE TEMP TABLE pcover AS SELECT DISTINCT source, cinema_code, business_date FROM ps;
 CREATE OR REPLACE TEMP TABLE l1_all AS
 SELECT p.pid, c.cid, c.platform, abs(date_diff('second', p.start_time, c.start_ts)) / 60.0 AS dmin,
-       p.hall_key = c.hall_key AS hall_eq, p.film_key = c.film_key AS film_eq
+       p.hall_key = c.hall_key AS hall_eq, p.film_key = c.film_key AS film_eq, p.p_tie, c.c_tie
 FROM ps p JOIN cs c ON c.cinema_code = p.cinema_code AND c.business_date = p.business_date AND c.hall_key = p.hall_key
 WHERE abs(date_diff('second', p.start_time, c.start_ts)) <= $time_tol_min * 60
 UNION ALL -- pairs with the same hall came from the first join already
 SELECT p.pid, c.cid, c.platform, abs(date_diff('second', p.start_time, c.start_ts)) / 60.0,
-       p.hall_key = c.hall_key, p.film_key = c.film_key
+       p.hall_key = c.hall_key, p.film_key = c.film_key, p.p_tie, c.c_tie
 FROM ps p JOIN cs c ON c.cinema_code = p.cinema_code AND c.business_date = p.business_date AND c.film_key = p.film_key
 WHERE abs(date_diff('second', p.start_time, c.start_ts)) <= $time_tol_min * 60 AND c.hall_key IS DISTINCT FROM p.hall_key;
 CREATE OR REPLACE TEMP TABLE l1 AS
 SELECT * FROM (
-  SELECT *, row_number() OVER (PARTITION BY pid, platform ORDER BY hall_eq::INT + film_eq::INT DESC, dmin, cid) AS rp,
-            row_number() OVER (PARTITION BY cid ORDER BY hall_eq::INT + film_eq::INT DESC, dmin, pid) AS rc
+  SELECT *, row_number() OVER (PARTITION BY pid, platform ORDER BY hall_eq::INT + film_eq::INT DESC, dmin, c_tie, cid) AS rp,
+            row_number() OVER (PARTITION BY cid ORDER BY hall_eq::INT + film_eq::INT DESC, dmin, p_tie, pid) AS rc
   FROM l1_all) WHERE rp = 1 AND rc = 1;
 CREATE OR REPLACE TEMP TABLE l2 AS
 SELECT * FROM (
   SELECT p.pid, c.cid, c.platform, abs(date_diff('second', p.start_time, c.start_ts)) / 60.0 AS dmin,
-         row_number() OVER (PARTITION BY p.pid, c.platform ORDER BY abs(date_diff('second', p.start_time, c.start_ts)), c.cid) AS rp,
-         row_number() OVER (PARTITION BY c.cid ORDER BY abs(date_diff('second', p.start_time, c.start_ts)), p.pid) AS rc
+         row_number() OVER (PARTITION BY p.pid, c.platform ORDER BY abs(date_diff('second', p.start_time, c.start_ts)), c.c_tie, c.cid) AS rp,
+         row_number() OVER (PARTITION BY c.cid ORDER BY abs(date_diff('second', p.start_time, c.start_ts)), p.p_tie, p.pid) AS rc
   FROM ps p JOIN cs c ON c.cinema_code = p.cinema_code AND c.business_date = p.business_date
                      AND c.hall_key = p.hall_key AND c.film_key = p.film_key
   WHERE abs(date_diff('second', p.start_time, c.start_ts)) BETWEEN $time_tol_min * 60 AND $max_shift_min * 60
