@@ -102,6 +102,13 @@ def duckdb_memory_limit() -> str | None:
     return os.environ.get("TICKET_DQ_DUCKDB_MEMORY_LIMIT") or None
 
 
+def ingest_readers() -> int | None:
+    """Most readers one large landing file is read with, side by side (``TICKET_DQ_INGEST_READERS``;
+    ``1`` reads every file whole). Unset: one per DuckDB thread."""
+    value = os.environ.get("TICKET_DQ_INGEST_READERS")
+    return max(1, int(value)) if value else None
+
+
 def env(name: str, default: str | None = None) -> str | None:
     """Other knobs (SMTP, webhook, tolerances) go through here so this stays the one reader."""
     return os.environ.get(name, default)

@@ -185,6 +185,9 @@ class FileScan:
     key_colons: int = 0  # '":' pairs
     space_colons: int = 0  # whitespace-colon pairs (and a few look-alikes, see _WS_BITS)
     null_starts: int = 0  # ':n' pairs
+    # (byte offset, newlines before it) at the start of each block read: a line's number is counted
+    # from the nearest block instead of from the start of the file (``file_parts``)
+    block_marks: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def physical_lines(self) -> int:
@@ -217,8 +220,10 @@ def scan_file(path, *, jsonl: bool = False) -> FileScan:
     has_cr = backslash = False
     head = b""
     last = b"\n"
+    block_marks: list[tuple[int, int]] = []
     with open(path, "rb", buffering=0) as fh:
         while (k := fh.readinto(view[1:_SCAN_CHUNK + 1])):
+            block_marks.append((size, newlines))
             block = view[1:k + 1]
             h.update(block)
             if len(head) < HEAD:
@@ -241,7 +246,8 @@ def scan_file(path, *, jsonl: bool = False) -> FileScan:
             size += k
     return FileScan(sha256=h.hexdigest(), size=size, head=head, newlines=newlines,
                     ends_with_newline=last == b"\n", has_cr=has_cr, has_backslash=backslash if jsonl else True,
-                    key_colons=key_colons, space_colons=space_colons, null_starts=null_starts)
+                    key_colons=key_colons, space_colons=space_colons, null_starts=null_starts,
+                    block_marks=block_marks)
 
 
 # ---- parsed file ---------------------------------------------------------------------------------------
@@ -569,27 +575,49 @@ def parse_csv(data: bytes, feed: contract.Feed, *, allow_fast: bool = True,
     return parsed
 
 
-def _fast_lines(rows: int, first_line: int) -> str:
-    """(__line, __rec) of a fast-path file: record i (header = record 0 in a CSV) on line
-    ``first_line`` + i. One row more than expected, so a reader that finds more records than lines
-    cannot go unnoticed: that row gets a line and fails the count check."""
-    return (f"(SELECT range + {int(first_line)} AS {LINE}, range + 1 AS {REC} "
+def _fast_lines(rows: int, first_line: int, first_rec: int) -> str:
+    """(__line, __rec) of a fast-path read: its record i (from 0) on line ``first_line`` + i, record
+    ``first_rec`` + i of the file (the header is record 0 in a CSV). One row more than expected, so a
+    reader that finds more records than lines cannot go unnoticed: that row gets a line and fails the
+    count check."""
+    return (f"(SELECT range + {int(first_line)} AS {LINE}, range + {int(first_rec)} AS {REC} "
             f"FROM range({int(rows) + 1}))")
 
 
-def fast_csv_source_sql(header: list[str], rows: int) -> str:
-    """FROM-clause source for the CSV fast path: DuckDB reads the file (``$path``) in strict mode with
-    the header's columns (all contract names, so safe to spell) as VARCHAR, line numbers joined by
+@dataclass(frozen=True)
+class ReadPart:
+    """One reader of a fast-path file: the file itself, or one of the parts it was cut into
+    (``file_parts``), named by the query parameter holding its path."""
+
+    param: str
+    first_line: int  # the file's line its first record is on
+    records: int
+    has_header: bool
+
+
+def whole_file(rows: int, *, csv: bool) -> list[ReadPart]:
+    """The one reader of an uncut fast-path file (``$path``)."""
+    return [ReadPart("path", 2 if csv else 1, rows, csv)]
+
+
+def _union(branches: list[str]) -> str:
+    return branches[0] if len(branches) == 1 else "(" + " UNION ALL ".join(f"SELECT * FROM {b}" for b in branches) + ")"
+
+
+def fast_csv_source_sql(header: list[str], parts: list[ReadPart]) -> str:
+    """FROM-clause source for the CSV fast path: DuckDB reads each part in strict mode with the
+    header's columns (all contract names, so safe to spell) as VARCHAR, line numbers joined by
     position. ``__present`` is NULL on padding rows, which would mean the two sides disagree about the
     row count (the caller then falls back to the careful path)."""
     cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
-    return (
+    return _union([
         f"(SELECT c.* EXCLUDE (__present), CASE WHEN c.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
         f"NULL::VARCHAR AS {EXTRAS} FROM "
-        f"(SELECT *, true AS __present FROM read_csv($path, header = true, auto_detect = false, delim = ',', "
-        f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, columns = {{{cols}}})) c "
-        f"POSITIONAL JOIN {_fast_lines(rows, 2)} l)"
-    )
+        f"(SELECT *, true AS __present FROM read_csv(${p.param}, header = {str(p.has_header).lower()}, "
+        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+        f"columns = {{{cols}}})) c "
+        f"POSITIONAL JOIN {_fast_lines(p.records, p.first_line, p.first_line - 1)} l)"
+        for p in parts])
 
 
 # ---- JSON Lines ---------------------------------------------------------------------------------------
@@ -659,7 +687,7 @@ def fast_jsonl_source_sql(names: list[str], rows: int) -> str:
         f"(SELECT {', '.join(cols)}, CASE WHEN j.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
         f"NULL::VARCHAR AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
         f"(SELECT *, true AS __present FROM {fast_jsonl_reader_sql()}) j "
-        f"POSITIONAL JOIN {_fast_lines(rows, 1)} l)"
+        f"POSITIONAL JOIN {_fast_lines(rows, 1, 1)} l)"
     )
 
 
@@ -673,7 +701,7 @@ def _duckdb_exponent(col: str) -> str:
     return f"({col} < ':' AND contains({col}, 'e') AND (contains({col}, 'e+') OR contains({col}, 'e-')))"
 
 
-def plain_jsonl_source_sql(names: list[str], text_columns: list[str], rows: int) -> str:
+def plain_jsonl_source_sql(names: list[str], text_columns: list[str], parts: list[ReadPart]) -> str:
     """FROM-clause source for the JSON Lines fast path when the file's bytes allow it
     (``FileScan.plain_keys``): DuckDB's reader turns every value into its string itself (columns
     given as VARCHAR: a JSON string unescaped, any other value as its JSON text), which costs no
@@ -685,16 +713,16 @@ def plain_jsonl_source_sql(names: list[str], text_columns: list[str], rows: int)
     caller selects it with the quarantined ones, so every row is checked, once, and the test is never
     pushed into a filter), and the caller takes the JSON columns reading.
     Typed columns fail to cast such a real anyway; the caller checks the reasons. Same shape as
-    ``fast_jsonl_source_sql``."""
+    ``fast_jsonl_source_sql``; one reader per part of the file."""
     cols = ", ".join(f"'{c}': 'VARCHAR'" for c in names)
     checks = [f"j.{c} IS NOT NULL" for c in names] + [f"NOT {_duckdb_exponent(f'j.{c}')}" for c in text_columns]
-    return (
+    return _union([
         f"(SELECT j.* EXCLUDE (__present), CASE WHEN j.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
         f"CASE WHEN j.__present IS NULL OR ({' AND '.join(checks)}) THEN NULL::VARCHAR "
         f"ELSE error('{PLAIN_REFUSED}') END AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
-        f"(SELECT *, true AS __present FROM read_json($path, format = 'newline_delimited', columns = {{{cols}}})) j "
-        f"POSITIONAL JOIN {_fast_lines(rows, 1)} l)"
-    )
+        f"(SELECT *, true AS __present FROM read_json(${p.param}, format = 'newline_delimited', columns = {{{cols}}})) j "
+        f"POSITIONAL JOIN {_fast_lines(p.records, p.first_line, p.first_line)} l)"
+        for p in parts])
 
 
 def exponent_in_reason(reason: str) -> bool:

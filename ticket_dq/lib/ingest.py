@@ -27,7 +27,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ticket_dq.lib import contract, decode, landing, variants, warehouse
+from ticket_dq import settings
+from ticket_dq.lib import contract, decode, file_parts, landing, variants, warehouse
 from ticket_dq.lib.masking import mask
 
 INGEST_DDL = (
@@ -212,14 +213,27 @@ def _reject(con, d: landing.Delivery, reason: str, *, sha: str, encoding=None, r
                       rows_quarantined=d.rows_manifest, reason=reason)
 
 
-def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | None
-           ) -> tuple[str, dict, list[str], contract.Feed]:
+def _readers(data_path: Path, parts: list[file_parts.Part] | None, rows: int, *, csv: bool
+             ) -> tuple[list[decode.ReadPart], dict]:
+    """The fast path's readers of a file and their path parameters: the file itself, or its parts."""
+    if not parts:
+        return decode.whole_file(rows, csv=csv), {"path": str(data_path)}
+    header = [int(csv and p.has_header) for p in parts]  # a CSV's first part starts with the header line
+    readers = [decode.ReadPart(f"part{i}", p.first_line + h, p.lines - h, bool(h))
+               for i, (p, h) in enumerate(zip(parts, header))]
+    return readers, {r.param: str(p.path) for r, p in zip(readers, parts)}
+
+
+def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | None,
+           parts: list[file_parts.Part] | None = None) -> tuple[str, dict, list[str], contract.Feed]:
     """Make the parsed file queryable: returns (source relation SQL, its parameters, JSONL keys seen, the
     feed as the file delivers it). The source has the contract columns as strings, __line, __rec and
-    extras (JSONL also __json, __bad)."""
+    extras (JSONL also __json, __bad). ``parts``: the fast path reads the file as these parts, side by side
+    (``file_parts``); the JSON columns reading reads the file itself."""
     params = {"path": str(data_path)}
     if parsed.fast == "csv":
-        return decode.fast_csv_source_sql(parsed.header, parsed.rows_in_file), params, [], feed
+        readers, params = _readers(data_path, parts, parsed.rows_in_file, csv=True)
+        return decode.fast_csv_source_sql(parsed.header, readers), params, [], feed
     if parsed.fast == "jsonl":
         plain = parsed.plain
         names = decode.first_line_keys(plain.head) if plain is not None else None
@@ -230,7 +244,8 @@ def _stage(con, feed: contract.Feed, parsed: decode.Parsed, data_path: Path | No
         if (delivered is not None and len(names) == len(delivered.contract_names)
                 and set(names) == set(delivered.contract_names) and plain.plain_keys(len(names), parsed.rows_in_file)):
             texts = [c for c, t in delivered.columns if t == "text"]
-            return decode.plain_jsonl_source_sql(names, texts, parsed.rows_in_file), params, names, delivered
+            readers, params = _readers(data_path, parts, parsed.rows_in_file, csv=False)
+            return decode.plain_jsonl_source_sql(names, texts, readers), params, names, delivered
         parsed.plain = None  # the JSON columns reading below
         try:
             names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {decode.fast_jsonl_reader_sql()}",
@@ -287,9 +302,6 @@ def _load_typed(con, feed: contract.Feed, parsed: decode.Parsed, *, source: str,
                 ) -> tuple[int, list[tuple], list[tuple]]:
     """Insert good typed rows into ``table`` and quarantine the rest. Caller holds the transaction and
     has staged the file as ``source``. Returns (rows inserted, quarantined rows, type-drift columns)."""
-    if parsed.fast and not con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]:
-        # the fast path pairs DuckDB's records with line numbers by position
-        raise _Misaligned("DuckDB is set not to keep insertion order: its records cannot be numbered by position")
     extra_reason = "__bad" if feed.fmt == "jsonl" else None
     typed = decode.typed_select_sql(feed, source, extra_reason)
     raw_cols = [c for c, _ in feed.raw_columns()]
@@ -406,32 +418,41 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     if sha == d.sha256:  # a corrupt delivery is explained by the careful reading
         parsed = _fast(feed, scan, d.data_path, d.rows_manifest)
         if parsed is not None:
-            result = _land_fast(con, d, feed, parsed, sha, run_id, now)
+            result = _land_fast(con, d, feed, parsed, sha, run_id, now, scan)
             if result is not None:
                 return result
     return _land_careful(con, d, feed, run_id, now)
 
 
 def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
-               now: datetime) -> FileResult | None:
+               now: datetime, scan: decode.FileScan) -> FileResult | None:
     """Land a file DuckDB reads itself; None when its reader refuses the file or counts its records
-    differently (nothing is written then: the caller takes the careful path)."""
+    differently (nothing is written then: the caller takes the careful path). A large file is read as
+    parts side by side (``file_parts``), copied to a temp directory removed right after; a GB18030 file
+    is read as its UTF-8 text, written there too."""
     try:
-        if parsed.transcoded is not None:
-            # GB18030 on the fast path: DuckDB reads a UTF-8 copy, removed right after.
-            with tempfile.TemporaryDirectory(prefix="ticket_dq_ingest_") as tmp:
-                copy = Path(tmp) / "utf8.csv"
-                copy.write_bytes(parsed.transcoded)
+        threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        threads = min(threads, settings.ingest_readers() or threads)
+        size = scan.size if parsed.transcoded is None else len(parsed.transcoded)
+        k = file_parts.part_count(size, threads) if parsed.fast == "csv" or parsed.plain is not None else 1
+        if k < 2 and parsed.transcoded is None:
+            return _land(con, d, feed, parsed, sha, run_id, now)
+        with tempfile.TemporaryDirectory(prefix="ticket_dq_ingest_") as tmp:
+            if parsed.transcoded is not None:
+                parts = file_parts.cut_bytes(parsed.transcoded, k, Path(tmp), ".csv")
                 parsed.transcoded = None
-                return _land(con, d, feed, parsed, sha, run_id, now, csv_path=copy)
-        return _land(con, d, feed, parsed, sha, run_id, now)
+            else:
+                parts = file_parts.cut_file(d.data_path, scan.size, scan.block_marks, scan.physical_lines, k,
+                                            Path(tmp))
+            return _land(con, d, feed, parsed, sha, run_id, now, csv_path=parts[0].path if len(parts) == 1 else None,
+                         parts=parts if len(parts) > 1 else None)
     except (_Misaligned, duckdb.Error, UnicodeDecodeError):
         # DuckDB's strict reader refused a record (or counted differently): the careful path
         # quarantines exactly the records that are malformed. (DuckDB's message quotes the start of
         # the refused line, cut at a byte count: Python may fail to decode the message itself.)
         if parsed.plain is not None:  # JSON Lines read as VARCHAR refused: try the JSON columns first
             parsed.plain = None
-            return _land_fast(con, d, feed, parsed, sha, run_id, now)
+            return _land_fast(con, d, feed, parsed, sha, run_id, now, scan)
         return None
 
 
@@ -480,12 +501,22 @@ def data_path_is_gbk(d: landing.Delivery) -> bool:
 
 
 def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
-          now: datetime, csv_path: Path | None = None) -> FileResult:
-    """Land one checked file: raw rows, quarantine, drift and ledger row in one transaction."""
+          now: datetime, csv_path: Path | None = None, parts: list[file_parts.Part] | None = None) -> FileResult:
+    """Land one checked file: raw rows, quarantine, drift and ledger row in one transaction. ``parts``:
+    the fast path reads the file as these (``file_parts``)."""
+    if parsed.fast and not con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]:
+        # the fast path pairs DuckDB's records with line numbers by position
+        raise _Misaligned("DuckDB is set not to keep insertion order: its records cannot be numbered by position")
+    # A file read as parts lands them side by side only when the INSERT need not keep their order
+    # (each part's records keep theirs: a positional join reads its two sides in step). Set around
+    # the transaction, so it is set back after a rollback too (an aborted transaction takes no SET).
+    side_by_side = bool(parts)
+    if side_by_side:
+        con.execute("SET preserve_insertion_order = false")
     try:
         with warehouse.transaction(con):
             try:
-                source, params, keys, feed = _stage(con, feed, parsed, csv_path or d.data_path)
+                source, params, keys, feed = _stage(con, feed, parsed, csv_path or d.data_path, parts)
             except variants.AmbiguousMoney as exc:
                 raise _Rejected(str(exc)) from exc
             if feed.fmt == "jsonl" and keys:
@@ -526,6 +557,8 @@ def _land(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, 
         return _reject(con, d, exc.reason, sha=sha, encoding=parsed.encoding, rows_in_file=parsed.rows_in_file,
                        run_id=run_id, now=now, drift=exc.drift)
     finally:
+        if side_by_side:
+            con.execute("SET preserve_insertion_order = true")
         _unstage(con)
     return FileResult(file=d.file, source=d.source, status="INGESTED", encoding=parsed.encoding,
                       rows_manifest=d.rows_manifest, rows_in_file=parsed.rows_in_file, rows_ingested=inserted,

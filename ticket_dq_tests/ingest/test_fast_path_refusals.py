@@ -1,7 +1,9 @@
 """Every file the fast path must refuse lands exactly as on the careful path: same raw rows and line
 numbers, same quarantine rows and reasons, same ledger row and schema drift. Each file is ingested
 twice into real warehouse files, once as the product does it (fast path tried first) and once with
-the fast path switched off."""
+the fast path switched off. Every test runs twice: with files read whole, and with every file cut
+into three parts that DuckDB reads side by side (``file_parts``; the product cuts only large files),
+so a cut inside a multi-line record, a blank line or a bad line is covered too."""
 
 from __future__ import annotations
 
@@ -10,12 +12,28 @@ from contextlib import contextmanager
 
 import pytest
 
-from ticket_dq.lib import contract, ingest, warehouse
+from ticket_dq.lib import contract, file_parts, ingest, warehouse
 from ticket_dq_tests.ingest.conftest import NOW
 from ticket_dq_tests.ingest.landing_helpers import csv_bytes, deliver, jsonl_bytes, sample_row
 
 CRAWL = "competitor_schedule"
 SNAPSHOT = "partner_schedule"
+
+
+@pytest.fixture(autouse=True, params=["whole", "parts"])
+def reading(request, monkeypatch) -> list[int]:
+    """How files are read; yields the number of readers each fast-path reading used."""
+    readers: list[int] = []
+    if request.param == "parts":
+        monkeypatch.setattr(file_parts, "part_count", lambda size, threads: 3)
+    real = ingest._readers
+
+    def counted(*a, **k):
+        out = real(*a, **k)
+        readers.append(len(out[0]))
+        return out
+    monkeypatch.setattr(ingest, "_readers", counted)
+    return readers
 
 
 def _crawl(*ids: str, **overrides) -> list[dict]:
@@ -148,26 +166,29 @@ def test_a_clean_jsonl_crawl_is_read_by_duckdb_and_lands_as_on_the_careful_path(
     assert [r for r in product[1] if r[7] == "P2"][0][3] == '万达"IMAX"影城\t\\南'
 
 
-def test_a_clean_csv_snapshot_is_read_by_duckdb_and_lands_as_on_the_careful_path(landing, isolated_env, monkeypatch):
+def test_a_clean_csv_snapshot_is_read_by_duckdb_and_lands_as_on_the_careful_path(landing, isolated_env, monkeypatch,
+                                                                                reading, request):
     rows = [sample_row(SNAPSHOT, show_code=f"S{i}", hall_name="7号激光厅, VIP") for i in range(1, 4)]
     deliver(landing, SNAPSHOT, "FH", "2026-03-08", "s1", csv_bytes(rows), 3)
 
     product, careful = _both_ways(isolated_env["tmp"], landing, SNAPSHOT, monkeypatch)
 
     assert product[0][0].fast_path and product[0][0].rows_ingested == 3
+    assert reading == [3 if request.node.callspec.params["reading"] == "parts" else 1]
     assert product[1:] == careful[1:]
     line = len(contract.FEEDS[SNAPSHOT].raw_columns()) + 2  # source, ingest_file, ingest_line
     assert [r[line] for r in product[1]] == [2, 3, 4]
 
 
 def test_a_jsonl_crawl_with_a_bad_line_mid_file_keeps_every_line_number_on_the_fast_path(landing, isolated_env,
-                                                                                        monkeypatch):
+                                                                                        monkeypatch, reading, request):
     rows = _crawl("P1") + [sample_row(CRAWL, platform_show_id="P2", start_time="25:61")] + _crawl("P3", "P4")
     deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", jsonl_bytes(rows), 4)
 
     product, careful = _both_ways(isolated_env["tmp"], landing, CRAWL, monkeypatch)
 
     assert product[0][0].fast_reader == "jsonl" and product[0][0].rows_quarantined == 1
+    assert reading == [3 if request.node.callspec.params["reading"] == "parts" else 1]
     assert product[1:] == careful[1:]
     assert [q[1] for q in product[2]] == [2]
     ids = [c for c, _ in contract.FEEDS[CRAWL].raw_columns()].index("platform_show_id")
@@ -205,3 +226,20 @@ def test_a_connection_that_does_not_keep_insertion_order_lands_files_on_the_care
     with connect(db, read_only=True) as con:
         lines = con.execute("SELECT show_code, ingest_line FROM raw.partner_schedule ORDER BY ingest_line").fetchall()
     assert lines == [(f"S{i}", i + 1) for i in range(1, 6)]
+
+
+def test_a_file_duckdb_refuses_leaves_the_connection_as_it_was_for_the_next_file(landing, isolated_env, reading):
+    # A refusal aborts the file's transaction; a part-wise reading must still set the insertion order
+    # back, or every later file would be sent to the careful path.
+    body, rows = _csv_cases()["record with too few fields"]
+    deliver(landing, SNAPSHOT, "FH", "2026-03-08", "s1", body, rows)
+    deliver(landing, SNAPSHOT, "FH", "2026-03-08", "s2", csv_bytes([sample_row(SNAPSHOT, show_code=f"T{i}")
+                                                                    for i in range(1, 6)]), 5)
+    db = isolated_env["tmp"] / "product.duckdb"
+    with warehouse.connect(db) as con:
+        files = ingest.ingest_feed(con, landing, SNAPSHOT, "run-1", NOW).files
+        keeps_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+
+    assert [(f.file.rsplit("/", 1)[1], f.fast_path) for f in files] == [("s1.csv", False), ("s2.csv", True)]
+    assert keeps_order is True
+    assert files[1].rows_ingested == 5 and files[0].rows_quarantined == 1

@@ -1,0 +1,118 @@
+"""Cut a file whose every line is one record into contiguous parts at line ends, so DuckDB reads the
+parts side by side. The fast path numbers DuckDB's records by position (a positional join), which runs
+on one core per file read; a file read as k parts runs on k cores, each part numbered from the line
+it starts on. The parts are byte ranges of the file copied in the kernel (``copy_file_range``), and
+their line numbers come from the scan's block marks, so no byte is read twice here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+NEWLINE = b"\n"
+# Below this a part is not worth a reader of its own (a thread's start and the copy cost more than
+# the parallel read saves).
+MIN_PART_BYTES = 16 << 20
+_PROBE = 1 << 16
+
+
+@dataclass(frozen=True)
+class Part:
+    path: Path
+    first_line: int  # 1-based line of the whole file its first byte starts
+    lines: int  # physical lines in the part (an unterminated last line counts)
+    has_header: bool  # the part holds the file's first line (a CSV's header)
+
+
+def part_count(size: int, threads: int) -> int:
+    """How many parts a file of ``size`` bytes is read as with ``threads`` DuckDB threads."""
+    return max(1, min(threads, size // MIN_PART_BYTES))
+
+
+def _cuts(size: int, parts: int, line_start_from) -> list[int]:
+    """Offsets where each part starts: the first line start at or after each equal share of the bytes
+    (``line_start_from(target)``; None when no line starts there). Ends with ``size``."""
+    offsets = [0]
+    for i in range(1, parts):
+        cut = line_start_from(max(size * i // parts, offsets[-1] + 1))
+        if cut is None or cut >= size:
+            break
+        offsets.append(cut)
+    return offsets + [size]
+
+
+def _parts(offsets: list[int], lines_before: list[int], total_lines: int, paths: list[Path]) -> list[Part]:
+    ends = lines_before[1:-1] + [total_lines]
+    return [Part(path=p, first_line=a + 1, lines=b - a, has_header=i == 0)
+            for i, (p, a, b) in enumerate(zip(paths, lines_before, ends))]
+
+
+def cut_file(path: Path, size: int, block_marks: list[tuple[int, int]], total_lines: int, parts: int,
+             out_dir: Path) -> list[Part]:
+    """The file at ``path`` as up to ``parts`` files in ``out_dir``. ``block_marks`` are the scan's
+    (offset, newlines before it) pairs, ``total_lines`` its physical lines."""
+    marks = [m[0] for m in block_marks]
+    with open(path, "rb", buffering=0) as src:
+        def line_start_from(target: int) -> int | None:
+            pos = target - 1  # a line starts at target when the byte before it is a newline
+            while True:
+                chunk = os.pread(src.fileno(), _PROBE, pos)
+                if not chunk:
+                    return None
+                hit = chunk.find(NEWLINE)
+                if hit >= 0:
+                    return pos + hit + 1
+                pos += len(chunk)
+
+        def newlines_before(offset: int) -> int:
+            at, count = block_marks[bisect.bisect_right(marks, offset) - 1]
+            return count + os.pread(src.fileno(), offset - at, at).count(NEWLINE)
+
+        offsets = _cuts(size, parts, line_start_from)
+        lines_before = [newlines_before(o) for o in offsets[:-1]] + [None]
+        paths = [out_dir / f"part{i}{path.suffix}" for i in range(len(offsets) - 1)]
+        for p, start, end in zip(paths, offsets, offsets[1:]):
+            _copy_range(src.fileno(), p, start, end)
+    return _parts(offsets, lines_before, total_lines, paths)
+
+
+def cut_bytes(buf: bytes, parts: int, out_dir: Path, suffix: str) -> list[Part]:
+    """``buf`` (a file's bytes held in memory) written as up to ``parts`` files in ``out_dir``."""
+    size = len(buf)
+
+    def line_start_from(target: int) -> int | None:
+        hit = buf.find(NEWLINE, target - 1)
+        return None if hit < 0 else hit + 1
+
+    offsets = _cuts(size, parts, line_start_from)
+    lines_before = [buf.count(NEWLINE, 0, o) for o in offsets[:-1]] + [None]
+    total = buf.count(NEWLINE) + (1 if buf and not buf.endswith(NEWLINE) else 0)
+    paths = [out_dir / f"part{i}{suffix}" for i in range(len(offsets) - 1)]
+    view = memoryview(buf)
+    for p, start, end in zip(paths, offsets, offsets[1:]):
+        p.write_bytes(view[start:end])
+    return _parts(offsets, lines_before, total, paths)
+
+
+def _copy_range(src_fd: int, dest: Path, start: int, end: int) -> None:
+    with open(dest, "wb", buffering=0) as out:
+        pos = start
+        try:
+            while pos < end:
+                n = os.copy_file_range(src_fd, out.fileno(), end - pos, pos)
+                if n == 0:
+                    raise OSError("copy_file_range copied nothing before the end of the range")
+                pos += n
+        except OSError:
+            # a file system (or kernel) without it: copy through user space from where it stopped
+            out.truncate(pos - start)
+            out.seek(pos - start)
+            while pos < end:
+                chunk = os.pread(src_fd, min(8 << 20, end - pos), pos)
+                if not chunk:
+                    raise
+                out.write(chunk)
+                pos += len(chunk)

@@ -1,0 +1,77 @@
+"""Cutting a line-per-record file into parts: the parts put back together are the file, each starts on
+a line start, and its first line number and line count are the file's own, whether the file is cut
+on disk (from the scan's block marks) or from bytes in memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticket_dq.lib import decode, file_parts
+
+
+def _file(tmp_path, body: bytes):
+    path = tmp_path / "f.csv"
+    path.write_bytes(body)
+    return path, decode.scan_file(path)
+
+
+def _expected(body: bytes, parts) -> None:
+    assert b"".join(p.path.read_bytes() for p in parts) == body
+    start = 0
+    for i, p in enumerate(parts):
+        assert p.has_header == (i == 0)
+        assert p.first_line == body.count(b"\n", 0, start) + 1
+        assert start == 0 or body[start - 1:start] == b"\n"
+        start += p.path.stat().st_size
+    assert sum(p.lines for p in parts) == body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+
+
+LINES = [f"{i},{'x' * (i * 7919 % 300)}".encode() for i in range(5000)]
+
+
+@pytest.mark.parametrize("final_newline", [True, False])
+@pytest.mark.parametrize("k", [1, 2, 3, 7])
+def test_a_file_cut_on_disk_and_in_memory_gives_the_same_parts(tmp_path, monkeypatch, k, final_newline):
+    monkeypatch.setattr(decode, "_SCAN_CHUNK", 4096)  # many blocks: the line counts start from the marks
+    body = b"\n".join(LINES) + (b"\n" if final_newline else b"")
+    path, scan = _file(tmp_path, body)
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "mem").mkdir()
+
+    on_disk = file_parts.cut_file(path, scan.size, scan.block_marks, scan.physical_lines, k, tmp_path / "disk")
+    in_memory = file_parts.cut_bytes(body, k, tmp_path / "mem", ".csv")
+
+    assert len(on_disk) == k
+    _expected(body, on_disk)
+    assert [(p.first_line, p.lines) for p in on_disk] == [(p.first_line, p.lines) for p in in_memory]
+    assert [p.path.read_bytes() for p in on_disk] == [p.path.read_bytes() for p in in_memory]
+
+
+def test_a_file_with_one_long_line_after_the_first_is_cut_where_lines_start(tmp_path):
+    body = b"header\n" + b"y" * 100_000 + b"\nlast\n"
+    path, scan = _file(tmp_path, body)
+
+    parts = file_parts.cut_file(path, scan.size, scan.block_marks, scan.physical_lines, 4, tmp_path)
+
+    _expected(body, parts)
+    assert [(p.first_line, p.lines) for p in parts] == [(1, 2), (3, 1)]
+
+
+def test_the_copy_falls_back_to_user_space_where_the_kernel_copy_fails(tmp_path, monkeypatch):
+    body = b"\n".join(LINES) + b"\n"
+    path, scan = _file(tmp_path, body)
+
+    def unsupported(*a, **k):
+        raise OSError(18, "Invalid cross-device link")
+    monkeypatch.setattr(file_parts.os, "copy_file_range", unsupported)
+    parts = file_parts.cut_file(path, scan.size, scan.block_marks, scan.physical_lines, 3, tmp_path)
+
+    _expected(body, parts)
+
+
+def test_small_files_are_read_whole_and_large_ones_by_as_many_readers_as_threads():
+    assert file_parts.part_count(10 << 20, 2) == 1
+    assert file_parts.part_count(20 << 20, 2) == 1
+    assert file_parts.part_count(40 << 20, 2) == 2
+    assert file_parts.part_count(300 << 20, 2) == 2
+    assert file_parts.part_count(300 << 20, 16) == 16
