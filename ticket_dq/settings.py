@@ -106,7 +106,11 @@ def ingest_readers() -> int | None:
     """Most readers one large landing file is read with, side by side (``TICKET_DQ_INGEST_READERS``;
     ``1`` reads every file whole). Unset: one per DuckDB thread."""
     value = os.environ.get("TICKET_DQ_INGEST_READERS")
-    return max(1, int(value)) if value else None
+    if not value:
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"TICKET_DQ_INGEST_READERS={value!r}: expected a whole number of readers, 1 or more")
+    return int(value)
 
 
 def env(name: str, default: str | None = None) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ticket_dq import settings
 from ticket_dq.lib import decode, file_parts
 
 
@@ -75,3 +76,17 @@ def test_small_files_are_read_whole_and_large_ones_by_as_many_readers_as_threads
     assert file_parts.part_count(40 << 20, 2) == 2
     assert file_parts.part_count(300 << 20, 2) == 2
     assert file_parts.part_count(300 << 20, 16) == 16
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-2", "1.5"])
+def test_a_malformed_reader_count_is_refused_with_the_variable_named(monkeypatch, value):
+    monkeypatch.setenv("TICKET_DQ_INGEST_READERS", value)
+    with pytest.raises(ValueError, match="TICKET_DQ_INGEST_READERS"):
+        settings.ingest_readers()
+
+
+def test_the_reader_count_is_read_from_the_environment(monkeypatch):
+    monkeypatch.delenv("TICKET_DQ_INGEST_READERS", raising=False)
+    assert settings.ingest_readers() is None
+    monkeypatch.setenv("TICKET_DQ_INGEST_READERS", "1")
+    assert settings.ingest_readers() == 1
