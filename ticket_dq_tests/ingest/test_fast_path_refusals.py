@@ -22,7 +22,7 @@ SNAPSHOT = "partner_schedule"
 
 @pytest.fixture(autouse=True, params=["whole", "parts"])
 def reading(request, monkeypatch) -> list[int]:
-    """How files are read; yields the number of readers each fast-path reading used."""
+    """How files are read; the list it gives collects the number of readers of each fast-path reading."""
     readers: list[int] = []
     if request.param == "parts":
         monkeypatch.setattr(file_parts, "part_count", lambda size, threads: 3)
