@@ -44,8 +44,9 @@ def _cuts(size: int, parts: int, line_start_from) -> list[int]:
     return offsets + [size]
 
 
-def _parts(offsets: list[int], lines_before: list[int], total_lines: int, paths: list[Path]) -> list[Part]:
-    ends = lines_before[1:-1] + [total_lines]
+def _parts(lines_before: list[int], total_lines: int, paths: list[Path]) -> list[Part]:
+    """Parts from the newlines before each one's first byte and the file's physical lines."""
+    ends = lines_before[1:] + [total_lines]
     return [Part(path=p, first_line=a + 1, lines=b - a, has_header=i == 0)
             for i, (p, a, b) in enumerate(zip(paths, lines_before, ends))]
 
@@ -72,11 +73,11 @@ def cut_file(path: Path, size: int, block_marks: list[tuple[int, int]], total_li
             return count + os.pread(src.fileno(), offset - at, at).count(NEWLINE)
 
         offsets = _cuts(size, parts, line_start_from)
-        lines_before = [newlines_before(o) for o in offsets[:-1]] + [None]
+        lines_before = [newlines_before(o) for o in offsets[:-1]]
         paths = [out_dir / f"part{i}{path.suffix}" for i in range(len(offsets) - 1)]
         for p, start, end in zip(paths, offsets, offsets[1:]):
             _copy_range(src.fileno(), p, start, end)
-    return _parts(offsets, lines_before, total_lines, paths)
+    return _parts(lines_before, total_lines, paths)
 
 
 def cut_bytes(buf: bytes, parts: int, out_dir: Path, suffix: str) -> list[Part]:
@@ -88,13 +89,15 @@ def cut_bytes(buf: bytes, parts: int, out_dir: Path, suffix: str) -> list[Part]:
         return None if hit < 0 else hit + 1
 
     offsets = _cuts(size, parts, line_start_from)
-    lines_before = [buf.count(NEWLINE, 0, o) for o in offsets[:-1]] + [None]
-    total = buf.count(NEWLINE) + (1 if buf and not buf.endswith(NEWLINE) else 0)
+    # each range's newlines counted once: the lines before a part are the sum over the parts before it
+    counts = [buf.count(NEWLINE, a, b) for a, b in zip(offsets, offsets[1:])]
+    lines_before = [sum(counts[:i]) for i in range(len(counts))]
+    total = sum(counts) + (1 if buf and not buf.endswith(NEWLINE) else 0)
     paths = [out_dir / f"part{i}{suffix}" for i in range(len(offsets) - 1)]
     view = memoryview(buf)
     for p, start, end in zip(paths, offsets, offsets[1:]):
         p.write_bytes(view[start:end])
-    return _parts(offsets, lines_before, total, paths)
+    return _parts(lines_before, total, paths)
 
 
 def _copy_range(src_fd: int, dest: Path, start: int, end: int) -> None:
@@ -113,6 +116,6 @@ def _copy_range(src_fd: int, dest: Path, start: int, end: int) -> None:
             while pos < end:
                 chunk = os.pread(src_fd, min(8 << 20, end - pos), pos)
                 if not chunk:
-                    raise
+                    raise OSError(f"{dest.name}: the file ended at byte {pos}, before the part's end at {end}") from None
                 out.write(chunk)
                 pos += len(chunk)
