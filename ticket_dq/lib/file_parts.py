@@ -8,7 +8,10 @@ their line numbers come from the scan's block marks, so no byte is read twice he
 from __future__ import annotations
 
 import bisect
+import codecs
 import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +58,13 @@ def cut_file(path: Path, size: int, block_marks: list[tuple[int, int]], total_li
              out_dir: Path) -> list[Part]:
     """The file at ``path`` as up to ``parts`` files in ``out_dir``. ``block_marks`` are the scan's
     (offset, newlines before it) pairs, ``total_lines`` its physical lines."""
-    marks = [m[0] for m in block_marks]
+    offsets, paths = _copy_parts(path, size, parts, out_dir)
+    return _number(path, offsets, paths, block_marks, total_lines)
+
+
+def _copy_parts(path: Path, size: int, parts: int, out_dir: Path) -> tuple[list[int], list[Path]]:
+    """Copy the file's ranges between line starts into ``out_dir``: the ranges' offsets (ending with
+    ``size``) and the files. Needs nothing from the scan, so it can run beside it (``EarlyCut``)."""
     with open(path, "rb", buffering=0) as src:
         def line_start_from(target: int) -> int | None:
             pos = target - 1  # a line starts at target when the byte before it is a newline
@@ -68,16 +77,67 @@ def cut_file(path: Path, size: int, block_marks: list[tuple[int, int]], total_li
                     return pos + hit + 1
                 pos += len(chunk)
 
+        offsets = _cuts(size, parts, line_start_from)
+        paths = [out_dir / f"part{i}{path.suffix}" for i in range(len(offsets) - 1)]
+        for p, start, end in zip(paths, offsets, offsets[1:]):
+            _copy_range(src.fileno(), p, start, end)
+    return offsets, paths
+
+
+def _number(path: Path, offsets: list[int], paths: list[Path], block_marks: list[tuple[int, int]],
+            total_lines: int) -> list[Part]:
+    """The copied parts with their line numbers, from the scan's block marks (at most a block read per cut)."""
+    marks = [m[0] for m in block_marks]
+    with open(path, "rb", buffering=0) as src:
         def newlines_before(offset: int) -> int:
             at, count = block_marks[bisect.bisect_right(marks, offset) - 1]
             return count + os.pread(src.fileno(), offset - at, at).count(NEWLINE)
 
-        offsets = _cuts(size, parts, line_start_from)
-        lines_before = [newlines_before(o) for o in offsets[:-1]]
-        paths = [out_dir / f"part{i}{path.suffix}" for i in range(len(offsets) - 1)]
-        for p, start, end in zip(paths, offsets, offsets[1:]):
-            _copy_range(src.fileno(), p, start, end)
-    return _parts(lines_before, total_lines, paths)
+        return _parts([newlines_before(o) for o in offsets[:-1]], total_lines, paths)
+
+
+class EarlyCut:
+    """A large file's parts copied in a thread of their own, started before the file is scanned so the
+    copy runs beside the scan instead of after it. Speculative: the fast path takes the parts when it
+    reads the file in as many parts (``parts``), and the directory is removed either way (``close``
+    waits for the copy first)."""
+
+    def __init__(self, path: Path, size: int, parts: int):
+        self.path, self.size, self.parts = path, size, parts
+        self._dir = tempfile.TemporaryDirectory(prefix="ticket_dq_ingest_")
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="file_parts")
+        self._copied = self._pool.submit(_copy_parts, path, size, parts, Path(self._dir.name))
+
+    def numbered(self, block_marks: list[tuple[int, int]], total_lines: int) -> list[Part] | None:
+        """The parts, numbered from the scan; None when the copy failed (the caller cuts the file itself
+        and meets the error there)."""
+        try:
+            offsets, paths = self._copied.result()
+        except OSError:
+            return None
+        return _number(self.path, offsets, paths, block_marks, total_lines)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._dir.cleanup()
+
+    def __enter__(self) -> EarlyCut:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def starts_as_utf8(path: Path) -> bool:
+    """Whether the file's first block decodes as UTF-8: a GB18030 file is read as its UTF-8 text, cut
+    from memory, so copying its bytes early would be wasted."""
+    with open(path, "rb", buffering=0) as fh:
+        head = fh.read(_PROBE)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is fine
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def cut_bytes(buf: bytes, parts: int, out_dir: Path, suffix: str) -> list[Part]:

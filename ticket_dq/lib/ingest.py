@@ -18,6 +18,7 @@ Rules (CONTRACT.md section 1, ARCHITECTURE.md "Landing is a ledger"; our reading
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 from dataclasses import dataclass, field
@@ -385,6 +386,27 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     if d.error:
         return _reject(con, d, d.error, sha=d.sha256, run_id=run_id, now=now)
     fmt = variants.file_format(d.data_path)
+    with _early_cut(con, d.data_path) as early:
+        return _ingest_read(con, d, feed, fmt, run_id, now, early)
+
+
+def _reader_threads(con) -> int:
+    """DuckDB readers a file may be read with: its threads, capped by ``TICKET_DQ_INGEST_READERS``."""
+    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    return min(threads, settings.ingest_readers() or threads)
+
+
+def _early_cut(con, path: Path) -> file_parts.EarlyCut | contextlib.nullcontext:
+    """A large UTF-8 file's parts start copying now, beside the scan (``file_parts.EarlyCut``)."""
+    size = path.stat().st_size
+    k = file_parts.part_count(size, _reader_threads(con))
+    if k < 2 or not file_parts.starts_as_utf8(path):
+        return contextlib.nullcontext()
+    return file_parts.EarlyCut(path, size, k)
+
+
+def _ingest_read(con, d: landing.Delivery, feed: contract.Feed, fmt: str, run_id: str | None, now: datetime,
+                 early: file_parts.EarlyCut | None) -> FileResult:
     # One pass over the file: sha256, line count and what the fast path's conditions need; the file
     # itself is read into memory only for the careful path (DuckDB reads it on the fast path).
     scan = decode.scan_file(d.data_path, jsonl=fmt == "jsonl")
@@ -418,25 +440,27 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     if sha == d.sha256:  # a corrupt delivery is explained by the careful reading
         parsed = _fast(feed, scan, d.data_path, d.rows_manifest)
         if parsed is not None:
-            result = _land_fast(con, d, feed, parsed, sha, run_id, now, scan)
+            result = _land_fast(con, d, feed, parsed, sha, run_id, now, scan, early)
             if result is not None:
                 return result
     return _land_careful(con, d, feed, run_id, now)
 
 
 def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
-               now: datetime, scan: decode.FileScan) -> FileResult | None:
+               now: datetime, scan: decode.FileScan, early: file_parts.EarlyCut | None = None) -> FileResult | None:
     """Land a file DuckDB reads itself; None when its reader refuses the file or counts its records
     differently (nothing is written then: the caller takes the careful path). A large file is read as
-    parts side by side (``file_parts``), copied to a temp directory removed right after; a GB18030 file
-    is read as its UTF-8 text, written there too."""
+    parts side by side (``file_parts``): the ones ``early`` copied during the scan, or copied now to a
+    temp directory removed right after; a GB18030 file is read as its UTF-8 text, written there too."""
     try:
-        threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
-        threads = min(threads, settings.ingest_readers() or threads)
         size = scan.size if parsed.transcoded is None else len(parsed.transcoded)
-        k = file_parts.part_count(size, threads) if parsed.fast == "csv" or parsed.plain is not None else 1
+        k = (file_parts.part_count(size, _reader_threads(con))
+             if parsed.fast == "csv" or parsed.plain is not None else 1)
         if k < 2 and parsed.transcoded is None:
             return _land(con, d, feed, parsed, sha, run_id, now)
+        if (parsed.transcoded is None and early is not None and early.parts == k and early.size == scan.size
+                and (parts := early.numbered(scan.block_marks, scan.physical_lines)) is not None):
+            return _land_parts(con, d, feed, parsed, sha, run_id, now, parts)
         with tempfile.TemporaryDirectory(prefix="ticket_dq_ingest_") as tmp:
             if parsed.transcoded is not None:
                 parts = file_parts.cut_bytes(parsed.transcoded, k, Path(tmp), ".csv")
@@ -444,8 +468,7 @@ def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Par
             else:
                 parts = file_parts.cut_file(d.data_path, scan.size, scan.block_marks, scan.physical_lines, k,
                                             Path(tmp))
-            return _land(con, d, feed, parsed, sha, run_id, now, csv_path=parts[0].path if len(parts) == 1 else None,
-                         parts=parts if len(parts) > 1 else None)
+            return _land_parts(con, d, feed, parsed, sha, run_id, now, parts)
     except (_Misaligned, duckdb.Error, UnicodeDecodeError):
         # DuckDB's strict reader refused a record (or counted differently): the careful path
         # quarantines exactly the records that are malformed. (DuckDB's message quotes the start of
@@ -454,6 +477,12 @@ def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Par
             parsed.plain = None
             return _land_fast(con, d, feed, parsed, sha, run_id, now, scan)
         return None
+
+
+def _land_parts(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
+                now: datetime, parts: list[file_parts.Part]) -> FileResult:
+    return _land(con, d, feed, parsed, sha, run_id, now, csv_path=parts[0].path if len(parts) == 1 else None,
+                 parts=parts if len(parts) > 1 else None)
 
 
 def _land_careful(con, d: landing.Delivery, feed: contract.Feed, run_id, now: datetime) -> FileResult:

@@ -243,3 +243,27 @@ def test_a_file_duckdb_refuses_leaves_the_connection_as_it_was_for_the_next_file
     assert [(f.file.rsplit("/", 1)[1], f.fast_path) for f in files] == [("s1.csv", False), ("s2.csv", True)]
     assert keeps_order is True
     assert files[1].rows_ingested == 5 and files[0].rows_quarantined == 1
+
+
+@pytest.mark.parametrize("early", ["copied beside the scan", "cut after the scan"])
+def test_a_large_file_lands_the_same_whether_its_parts_were_copied_during_the_scan_or_after(
+        landing, isolated_env, monkeypatch, reading, request, early, tmp_path):
+    rows = _crawl("P1") + [sample_row(CRAWL, platform_show_id="P2", start_time="25:61")] + _crawl("P3", "P4", "P5")
+    deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", jsonl_bytes(rows), 5)
+    if early == "cut after the scan":  # as when the early copy failed
+        monkeypatch.setattr(file_parts.EarlyCut, "numbered", lambda self, *a: None)
+    cut_after: list[int] = []
+    real_cut = file_parts.cut_file
+    monkeypatch.setattr(file_parts, "cut_file", lambda *a: cut_after.append(a[4]) or real_cut(*a))
+    monkeypatch.setattr(ingest.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+
+    product, careful = _both_ways(isolated_env["tmp"], landing, CRAWL, monkeypatch)
+
+    assert product[0][0].fast_reader == "jsonl"
+    assert reading == [3 if request.node.callspec.params["reading"] == "parts" else 1]
+    assert product[1:] == careful[1:]
+    parts = request.node.callspec.params["reading"] == "parts"
+    assert cut_after == ([3] if parts and early == "cut after the scan" else [])
+    assert not list((tmp_path / "tmp").iterdir())  # every part removed
+

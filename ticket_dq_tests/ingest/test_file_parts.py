@@ -90,3 +90,43 @@ def test_the_reader_count_is_read_from_the_environment(monkeypatch):
     assert settings.ingest_readers() is None
     monkeypatch.setenv("TICKET_DQ_INGEST_READERS", "1")
     assert settings.ingest_readers() == 1
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_parts_copied_beside_the_scan_are_the_parts_cut_after_it(tmp_path, monkeypatch, k):
+    monkeypatch.setattr(decode, "_SCAN_CHUNK", 4096)
+    body = b"\n".join(LINES) + b"\n"
+    path = tmp_path / "f.csv"
+    path.write_bytes(body)
+    (tmp_path / "after").mkdir()
+
+    with file_parts.EarlyCut(path, len(body), k) as early:
+        scan = decode.scan_file(path)  # the copy runs while the file is scanned
+        beside = early.numbered(scan.block_marks, scan.physical_lines)
+        after = file_parts.cut_file(path, scan.size, scan.block_marks, scan.physical_lines, k, tmp_path / "after")
+        _expected(body, beside)
+        assert [(p.first_line, p.lines, p.path.read_bytes()) for p in beside] == \
+            [(p.first_line, p.lines, p.path.read_bytes()) for p in after]
+        folder = beside[0].path.parent
+    assert not folder.exists()  # removed when the file is done, taken or not
+
+
+def test_a_failed_early_copy_leaves_the_cut_to_after_the_scan(tmp_path, monkeypatch):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"\n".join(LINES) + b"\n")
+
+    def no_space(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(file_parts, "_copy_range", no_space)
+    with file_parts.EarlyCut(path, path.stat().st_size, 2) as early:
+        scan = decode.scan_file(path)
+        assert early.numbered(scan.block_marks, scan.physical_lines) is None
+
+
+def test_only_a_file_that_starts_as_utf8_is_copied_early(tmp_path):
+    utf8, gb = tmp_path / "u.csv", tmp_path / "g.csv"
+    # the probe ends inside a character: a UTF-8 file all the same
+    utf8.write_bytes(b"a" * (file_parts._PROBE - 1) + "万达影城（朝阳店）\n".encode("utf-8"))
+    gb.write_bytes("万达影城（朝阳店）,1号激光厅\n".encode("gb18030") * 5000)
+    assert file_parts.starts_as_utf8(utf8)
+    assert not file_parts.starts_as_utf8(gb)
