@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.history [--dir /tmp/history] [--cinemas 15000] [--days 7] [--warmup-days W]
                                       [--skip-simulate] [--retention-days 2] [--replay-days K] [--timeout 3600]
+                                      [--keep]
+    .venv/bin/python -m bench.history --dir /tmp/history --incremental-from /tmp/history/kept/day7
 
 The measured days are a steady state: the first ``--warmup-days`` (default: the retention window plus
 one, 3) are replayed first and reported apart. A simulation starts at 06:00 of its first day with no
@@ -115,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-simulate", action="store_true", help="reuse DIR/sim")
     ap.add_argument("--incremental-days", default="first,last",
                     help="days to measure the incremental path on: 'first,last' (default), 'all' or 'none'")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep each measured day's warehouse copy and landing (hard links) in DIR/kept/dayN, for "
+                         "--incremental-from")
+    ap.add_argument("--incremental-from", type=Path, default=None, metavar="DIR/kept/dayN",
+                    help="only run the incremental path again on a kept day (the code as it is now, that day's data)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per child process")
     ap.add_argument("--results", type=Path, default=RESULTS)
     a = ap.parse_args(argv)
@@ -129,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     env.update(TICKET_DQ_LANDING=str(landing), TICKET_DQ_WAREHOUSE=str(wh), TICKET_DQ_OUTBOX=str(base / "outbox"),
                TICKET_DQ_ARCHIVE=str(archive), TICKET_DQ_RETENTION_DAYS=str(a.retention_days), DAGSTER_HOME="",
                PYTHONUNBUFFERED="1")
+    if a.incremental_from:
+        return incremental_again(a.incremental_from, env, base, a.timeout)
     res: dict = {"dir": str(base), "cinemas": a.cinemas, "days": a.days, "warmup_days": warmup,
                  "retention_days": a.retention_days,
                  "uptime_before": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
@@ -178,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         measure = {"all": True, "none": False}.get(a.incremental_days, k in (warmup, total - 1))
         if measure and mat["rc"] == 0:
             row["incremental"] = incremental_path(wh, landing, now, env, base, a.timeout)
+            if a.keep:
+                keep_day(base / "kept" / f"day{row['day']}", wh, landing, archive, now)
         days.append(row)
         print(json.dumps(row), flush=True)
     res["per_day"] = days
@@ -206,6 +217,30 @@ def _raw_counts(wh: Path) -> dict:
         live = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("cur.order_state", "hist.closed_orders") if t in have}
     return {"raw_rows": rows, "archived_rows": archived, "orders": live}
+
+
+def keep_day(dest: Path, wh: Path, landing: Path, archive: Path, now: datetime) -> None:
+    """The day's warehouse (copied), landing and archive (hard links: no space) as they were after its
+    materialize."""
+    shutil.rmtree(dest, ignore_errors=True)
+    (dest / "wh").mkdir(parents=True)
+    for f in (wh, wh.with_name(wh.name + ".wal")):
+        if f.is_file():
+            shutil.copyfile(f, dest / "wh" / f.name)
+    shutil.copytree(landing, dest / "landing", copy_function=os.link)
+    if archive.is_dir():
+        shutil.copytree(archive, dest / "archive", copy_function=os.link)
+    (dest / "now.txt").write_text(f"{now:%Y-%m-%d %H:%M:%S}\n")
+
+
+def incremental_again(kept: Path, env: dict, base: Path, timeout: float) -> int:
+    """The incremental path on a day kept by ``--keep``, with the code as it is now; prints its row."""
+    now = datetime.strptime((kept / "now.txt").read_text().strip(), "%Y-%m-%d %H:%M:%S")
+    wh = next((kept / "wh").glob("*.duckdb"))
+    env = {**env, "TICKET_DQ_LANDING": str(kept / "landing"), "TICKET_DQ_ARCHIVE": str(kept / "archive")}
+    row = incremental_path(wh, kept / "landing", now, env, base, timeout)
+    print(json.dumps({"kept": str(kept), "now": f"{now:%Y-%m-%d %H:%M}", **row}), flush=True)
+    return 0 if row["rc"] == 0 else 1
 
 
 def incremental_path(wh: Path, landing: Path, now: datetime, env: dict, base: Path, timeout: float) -> dict:
