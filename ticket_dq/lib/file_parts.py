@@ -3,6 +3,10 @@ parts side by side. The fast path numbers DuckDB's records by position (a positi
 on one core per file read; a file read as k parts runs on k cores, each part numbered from the line
 it starts on. The parts are byte ranges of the file copied in the kernel (``copy_file_range``), and
 their line numbers come from the scan's block marks, so no byte is read twice here.
+
+The parts live in a temp directory named after the process (``parts_dir``), removed when the file has
+landed; a process killed while a file lands cannot remove its own, so the next landing removes those of
+processes that are gone (``sweep_stale``): a national file's parts are as large as the file.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import bisect
 import codecs
 import os
+import re
+import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +26,8 @@ NEWLINE = b"\n"
 # the parallel read saves).
 MIN_PART_BYTES = 16 << 20
 _PROBE = 1 << 16
+TEMP_PREFIX = "ticket_dq_parts_"
+_TEMP_NAME = re.compile(rf"{TEMP_PREFIX}(\d+)_")
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,33 @@ class Part:
     first_line: int  # 1-based line of the whole file its first byte starts
     lines: int  # physical lines in the part (an unterminated last line counts)
     has_header: bool  # the part holds the file's first line (a CSV's header)
+
+
+def parts_dir() -> tempfile.TemporaryDirectory:
+    """A temp directory for one file's parts (in ``$TMPDIR``), named after this process."""
+    return tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}_")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return True
+
+
+def sweep_stale() -> list[Path]:
+    """Remove the parts directories of processes that no longer run (killed while a file landed);
+    returns them. A directory of a live process, this one included, stays."""
+    removed = []
+    for entry in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
+        m = _TEMP_NAME.match(entry.name)
+        if m and entry.is_dir() and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def part_count(size: int, threads: int) -> int:
@@ -104,7 +139,7 @@ class EarlyCut:
 
     def __init__(self, path: Path, size: int, parts: int):
         self.path, self.size, self.parts = path, size, parts
-        self._dir = tempfile.TemporaryDirectory(prefix="ticket_dq_ingest_")
+        self._dir = parts_dir()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="file_parts")
         self._copied = self._pool.submit(_copy_parts, path, size, parts, Path(self._dir.name))
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ import polars as pl
 from ticket_dq import settings
 from ticket_dq.lib import contract, decode, file_parts, landing, variants, warehouse
 from ticket_dq.lib.masking import mask
+from ticket_dq.lib.pause_points import pause_point
 
 INGEST_DDL = (
     # Re-deliveries of an already ingested file (same feed, source, stem, sha256): recorded here so
@@ -461,7 +461,7 @@ def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Par
         if (parsed.transcoded is None and early is not None and early.parts == k and early.size == scan.size
                 and (parts := early.numbered(scan.block_marks, scan.physical_lines)) is not None):
             return _land_parts(con, d, feed, parsed, sha, run_id, now, parts)
-        with tempfile.TemporaryDirectory(prefix="ticket_dq_ingest_") as tmp:
+        with file_parts.parts_dir() as tmp:
             if parsed.transcoded is not None:
                 parts = file_parts.cut_bytes(parsed.transcoded, k, Path(tmp), ".csv")
                 parsed.transcoded = None
@@ -481,6 +481,7 @@ def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Par
 
 def _land_parts(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Parsed, sha: str, run_id,
                 now: datetime, parts: list[file_parts.Part]) -> FileResult:
+    pause_point("ingest:parts_cut")
     return _land(con, d, feed, parsed, sha, run_id, now, csv_path=parts[0].path if len(parts) == 1 else None,
                  parts=parts if len(parts) > 1 else None)
 
@@ -602,6 +603,7 @@ def ingest_feed(con: duckdb.DuckDBPyConnection, landing_root: str | Path, feed: 
     if feed not in contract.FEEDS:
         raise ValueError(f"unknown feed {feed!r}; contract feeds: {', '.join(contract.FEEDS)}")
     ensure_ingest_tables(con)
+    file_parts.sweep_stale()  # parts left by a process killed while its file landed
     known = {r[0] for r in con.execute(
         "SELECT file FROM meta.ingested_files WHERE feed = ? UNION SELECT file FROM meta.redeliveries WHERE feed = ?",
         [feed, feed]).fetchall()}

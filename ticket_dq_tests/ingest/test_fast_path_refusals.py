@@ -8,6 +8,7 @@ so a cut inside a multi-line record, a blank line or a bad line is covered too."
 from __future__ import annotations
 
 import json
+import tempfile
 from contextlib import contextmanager
 
 import pytest
@@ -255,7 +256,7 @@ def test_a_large_file_lands_the_same_whether_its_parts_were_copied_during_the_sc
     cut_after: list[int] = []
     real_cut = file_parts.cut_file
     monkeypatch.setattr(file_parts, "cut_file", lambda *a: cut_after.append(a[4]) or real_cut(*a))
-    monkeypatch.setattr(ingest.tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
 
     product, careful = _both_ways(isolated_env["tmp"], landing, CRAWL, monkeypatch)
