@@ -451,7 +451,8 @@ def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Par
     """Land a file DuckDB reads itself; None when its reader refuses the file or counts its records
     differently (nothing is written then: the caller takes the careful path). A large file is read as
     parts side by side (``file_parts``): the ones ``early`` copied during the scan, or copied now to a
-    temp directory removed right after; a GB18030 file is read as its UTF-8 text, written there too."""
+    temp directory removed right after; a GB18030 file is read as its UTF-8 text, written there too.
+    Without room for the parts, a UTF-8 file is read whole and a GB18030 one takes the careful path."""
     try:
         size = scan.size if parsed.transcoded is None else len(parsed.transcoded)
         k = (file_parts.part_count(size, _reader_threads(con))
@@ -461,14 +462,22 @@ def _land_fast(con, d: landing.Delivery, feed: contract.Feed, parsed: decode.Par
         if (parsed.transcoded is None and early is not None and early.parts == k and early.size == scan.size
                 and (parts := early.numbered(scan.block_marks, scan.physical_lines)) is not None):
             return _land_parts(con, d, feed, parsed, sha, run_id, now, parts)
-        with file_parts.parts_dir() as tmp:
-            if parsed.transcoded is not None:
-                parts = file_parts.cut_bytes(parsed.transcoded, k, Path(tmp), ".csv")
+        with contextlib.ExitStack() as stack:
+            try:
+                tmp = Path(stack.enter_context(file_parts.parts_dir()))
+                if parsed.transcoded is not None:
+                    parts = file_parts.cut_bytes(parsed.transcoded, k, tmp, ".csv")
+                else:
+                    parts = file_parts.cut_file(d.data_path, scan.size, scan.block_marks, scan.physical_lines, k,
+                                                tmp)
+            except OSError:
+                parts = None  # no room for the parts in $TMPDIR (or no $TMPDIR): read below without them
+            if parts is not None:
                 parsed.transcoded = None
-            else:
-                parts = file_parts.cut_file(d.data_path, scan.size, scan.block_marks, scan.physical_lines, k,
-                                            Path(tmp))
-            return _land_parts(con, d, feed, parsed, sha, run_id, now, parts)
+                return _land_parts(con, d, feed, parsed, sha, run_id, now, parts)
+        if parsed.transcoded is not None:
+            return None  # DuckDB would need its UTF-8 text on disk: the careful path reads it in memory
+        return _land(con, d, feed, parsed, sha, run_id, now)  # the file itself, by one reader
     except (_Misaligned, duckdb.Error, UnicodeDecodeError):
         # DuckDB's strict reader refused a record (or counted differently): the careful path
         # quarantines exactly the records that are malformed. (DuckDB's message quotes the start of

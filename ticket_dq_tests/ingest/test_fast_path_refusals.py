@@ -268,3 +268,24 @@ def test_a_large_file_lands_the_same_whether_its_parts_were_copied_during_the_sc
     assert cut_after == ([3] if parts and early == "cut after the scan" else [])
     assert not list((tmp_path / "tmp").iterdir())  # every part removed
 
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_file_with_no_room_for_its_parts_lands_read_whole_or_on_the_careful_path(landing, isolated_env,
+                                                                                   monkeypatch, reading, encoding):
+    rows = [sample_row(SNAPSHOT, show_code=f"S{i}") for i in range(5)]
+    deliver(landing, SNAPSHOT, "FH", "2026-03-08", "s1", csv_bytes(rows, encoding=encoding), 5)
+
+    def no_space(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(file_parts, "_copy_range", no_space)  # $TMPDIR full: no part can be written
+    monkeypatch.setattr(file_parts, "cut_bytes", no_space)
+
+    product, careful = _both_ways(isolated_env["tmp"], landing, SNAPSHOT, monkeypatch)
+
+    f = product[0][0]
+    assert f.status == "INGESTED" and f.rows_ingested == 5
+    # a UTF-8 file is read whole by DuckDB; a GB18030 one needs its UTF-8 text on disk: the careful path
+    assert f.fast_path == (encoding == "utf-8")
+    assert reading == ([1] if f.fast_path else [])
+    assert product[1:] == careful[1:]
