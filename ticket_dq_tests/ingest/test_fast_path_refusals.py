@@ -269,7 +269,6 @@ def test_a_large_file_lands_the_same_whether_its_parts_were_copied_during_the_sc
     assert not list((tmp_path / "tmp").iterdir())  # every part removed
 
 
-
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
 def test_a_file_with_no_room_for_its_parts_lands_read_whole_or_on_the_careful_path(landing, isolated_env,
                                                                                    monkeypatch, reading, encoding):
