@@ -623,15 +623,19 @@ def fast_csv_source_sql(header: list[str], parts: list[ReadPart]) -> str:
     header's columns (all contract names, so safe to spell) as VARCHAR, line numbers joined by
     position. ``__present`` is NULL on padding rows, which would mean the two sides disagree about the
     row count (the caller then falls back to the careful path)."""
-    cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
     return _union([
         f"(SELECT c.* EXCLUDE (__present), CASE WHEN c.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
         f"NULL::VARCHAR AS {EXTRAS} FROM "
-        f"(SELECT *, true AS __present FROM read_csv(${p.param}, header = {str(p.has_header).lower()}, "
-        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-        f"columns = {{{cols}}})) c "
+        f"(SELECT *, true AS __present FROM {fast_csv_reader_sql(header, p)}) c "
         f"POSITIONAL JOIN {_fast_lines(p.records, p.first_line, p.first_line - 1)} l)"
         for p in parts])
+
+
+def fast_csv_reader_sql(header: list[str], part: ReadPart) -> str:
+    """DuckDB's strict CSV reader of one part, every column VARCHAR (``fast_csv_source_sql``)."""
+    cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
+    return (f"read_csv(${part.param}, header = {str(part.has_header).lower()}, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, columns = {{{cols}}})")
 
 
 # ---- JSON Lines ---------------------------------------------------------------------------------------
@@ -728,15 +732,20 @@ def plain_jsonl_source_sql(names: list[str], text_columns: list[str], parts: lis
     pushed into a filter), and the caller takes the JSON columns reading.
     Typed columns fail to cast such a real anyway; the caller checks the reasons. Same shape as
     ``fast_jsonl_source_sql``; one reader per part of the file."""
-    cols = ", ".join(f"'{c}': 'VARCHAR'" for c in names)
     checks = [f"j.{c} IS NOT NULL" for c in names] + [f"NOT {_duckdb_exponent(f'j.{c}')}" for c in text_columns]
     return _union([
         f"(SELECT j.* EXCLUDE (__present), CASE WHEN j.__present THEN l.{LINE} END AS {LINE}, l.{REC}, "
         f"CASE WHEN j.__present IS NULL OR ({' AND '.join(checks)}) THEN NULL::VARCHAR "
         f"ELSE error('{PLAIN_REFUSED}') END AS {EXTRAS}, NULL::VARCHAR AS __bad FROM "
-        f"(SELECT *, true AS __present FROM read_json(${p.param}, format = 'newline_delimited', columns = {{{cols}}})) j "
+        f"(SELECT *, true AS __present FROM {plain_jsonl_reader_sql(names, p)}) j "
         f"POSITIONAL JOIN {_fast_lines(p.records, p.first_line, p.first_line)} l)"
         for p in parts])
+
+
+def plain_jsonl_reader_sql(names: list[str], part: ReadPart) -> str:
+    """DuckDB's JSON Lines reader of one part, the given keys as VARCHAR (``plain_jsonl_source_sql``)."""
+    cols = ", ".join(f"'{c}': 'VARCHAR'" for c in names)
+    return f"read_json(${part.param}, format = 'newline_delimited', columns = {{{cols}}})"
 
 
 def exponent_in_reason(reason: str) -> bool:
