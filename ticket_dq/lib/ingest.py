@@ -386,8 +386,22 @@ def ingest_file(con: duckdb.DuckDBPyConnection, d: landing.Delivery, run_id: str
     if d.error:
         return _reject(con, d, d.error, sha=d.sha256, run_id=run_id, now=now)
     fmt = variants.file_format(d.data_path)
-    with _early_cut(con, d.data_path) as early:
+    # A manifest naming content already ingested announces a re-delivery, which lands nothing: copying its
+    # parts beside the scan would be wasted (the scan's own sha256 still decides).
+    early_cut = contextlib.nullcontext() if _ingested_as(con, d, d.sha256) else _early_cut(con, d.data_path)
+    with early_cut as early:
         return _ingest_read(con, d, feed, fmt, run_id, now, early)
+
+
+def _ingested_as(con, d: landing.Delivery, sha: str) -> str | None:
+    """The ledger's INGESTED file of the delivery's feed, source and stem with content ``sha``, if any:
+    the delivery is a re-delivery of it."""
+    row = con.execute(
+        "SELECT file FROM meta.ingested_files WHERE feed = ? AND source = ? AND stem = ? AND sha256 = ? "
+        "AND status = 'INGESTED' ORDER BY ingested_at LIMIT 1",
+        [d.feed, d.source, d.stem, sha],
+    ).fetchone()
+    return row[0] if row else None
 
 
 def _reader_threads(con) -> int:
@@ -412,21 +426,17 @@ def _ingest_read(con, d: landing.Delivery, feed: contract.Feed, fmt: str, run_id
     scan = decode.scan_file(d.data_path, jsonl=fmt == "jsonl")
     sha = scan.sha256
 
-    original = con.execute(
-        "SELECT file FROM meta.ingested_files WHERE feed = ? AND source = ? AND stem = ? AND sha256 = ? "
-        "AND status = 'INGESTED' ORDER BY ingested_at LIMIT 1",
-        [d.feed, d.source, d.stem, sha],
-    ).fetchone()
+    original = _ingested_as(con, d, sha)
     if original:
         with warehouse.transaction(con):
             _supersede(con, d)
             con.execute(
                 "INSERT INTO meta.redeliveries (file, feed, source, folder_date, stem, sha256, original_file, "
                 "rows_manifest, run_id, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [d.file, d.feed, d.source, d.folder_date, d.stem, sha, original[0], d.rows_manifest, run_id, now],
+                [d.file, d.feed, d.source, d.folder_date, d.stem, sha, original, d.rows_manifest, run_id, now],
             )
         return FileResult(file=d.file, source=d.source, status="REDELIVERY", rows_manifest=d.rows_manifest,
-                          reason=f"same content as {original[0]}", original_file=original[0])
+                          reason=f"same content as {original}", original_file=original)
 
     try:
         header = None

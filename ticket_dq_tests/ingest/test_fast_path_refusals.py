@@ -7,6 +7,7 @@ so a cut inside a multi-line record, a blank line or a bad line is covered too."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from contextlib import contextmanager
@@ -267,6 +268,30 @@ def test_a_large_file_lands_the_same_whether_its_parts_were_copied_during_the_sc
     parts = request.node.callspec.params["reading"] == "parts"
     assert cut_after == ([3] if parts and early == "cut after the scan" else [])
     assert not list((tmp_path / "tmp").iterdir())  # every part removed
+
+
+def test_a_large_file_whose_manifest_names_ingested_content_copies_no_parts_and_is_judged_by_its_bytes(
+        landing, isolated_env, monkeypatch, reading, request):
+    # A re-delivery lands nothing: its parts are not copied beside the scan. The scan's sha256 still
+    # decides, so a file whose bytes differ from what its manifest claims is rejected all the same.
+    body = jsonl_bytes(_crawl("P1", "P2", "P3"))
+    deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", body, 3)
+    copied: list[str] = []
+    real_init = file_parts.EarlyCut.__init__
+    monkeypatch.setattr(file_parts.EarlyCut, "__init__",
+                        lambda self, path, *a: copied.append(path.parent.name) or real_init(self, path, *a))
+    with warehouse.connect(isolated_env["tmp"] / "product.duckdb") as con:
+        first = ingest.ingest_feed(con, landing, CRAWL, "run-1", NOW).files
+        deliver(landing, CRAWL, "MAOYAN", "2026-03-09", "c1", body, 3)
+        deliver(landing, CRAWL, "MAOYAN", "2026-03-10", "c1", jsonl_bytes(_crawl("P1", "P2", "P9")), 3,
+                sha256=hashlib.sha256(body).hexdigest())
+        later = ingest.ingest_feed(con, landing, CRAWL, "run-2", NOW).files
+        raw_rows = con.execute("SELECT count(*) FROM raw.competitor_schedule").fetchone()[0]
+
+    assert [f.status for f in first + later] == ["INGESTED", "REDELIVERY", "REJECTED"]
+    assert "manifest mismatch" in later[1].reason
+    assert raw_rows == 3
+    assert copied == (["2026-03-08"] if request.node.callspec.params["reading"] == "parts" else [])
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
