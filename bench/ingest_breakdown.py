@@ -21,8 +21,9 @@ stages, not the same one):
   + typing     ``decode.typed_select_sql``: casts, per-row reasons, key checks, good rows only
   + lineage    source, file, line, ingest time, run id: the raw table's INSERT shape
 
-The stages' CPU adds up to about the product's (scan + copy + the last stage). Prints a table per file
-and writes bench/results/ingest_breakdown.json.
+Composed (scan + copy + the last stage), the stages are the product's work and nothing else; the
+product's own runs are printed beside them (docs/ingestion.md reads the difference). Prints a table per
+file and writes bench/results/ingest_breakdown.json.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench.ingest import RESULTS, ROOT, ROWS, SOURCES, _sha256, generate
+from bench.ingest import RESULTS, ROOT, ROWS, SOURCES, _sha256
 
 STAGES = ("floor", "product", "scan", "sha256", "parts copy", "read", "+ lines", "+ checks", "+ typing", "+ lineage")
 NOW = datetime(2026, 3, 8, 21, 5)
