@@ -65,7 +65,7 @@ class _File:
     def __init__(self, landing: Path, feed: str, fmt: str):
         from ticket_dq.lib import contract, decode, ingest, landing as landing_mod, variants
 
-        self.landing, self.feed_name, self.fmt = landing, feed, fmt
+        self.fmt = fmt
         (self.delivery,) = landing_mod.discover(landing, feed)
         self.path = self.delivery.data_path
         scan = decode.scan_file(self.path, jsonl=fmt == "jsonl")
@@ -117,10 +117,10 @@ def measure(landing: Path, feed: str, fmt: str, reps: int, work: Path) -> dict:
 
     f = _File(landing, feed, fmt)
     # as many parts as the product cuts the file into (ingest._reader_threads, file_parts.part_count)
-    threads = file_parts.part_count(f.scan.size, duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0])
+    k = file_parts.part_count(f.scan.size, duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0])
     parts_dir = work / "parts"
     parts_dir.mkdir(exist_ok=True)
-    parts = f.cut(parts_dir, threads)
+    parts = f.cut(parts_dir, k)
     con = duckdb.connect(str(work / "stages.duckdb"))
     sql = f.stage_sql(con, parts)
     reader = "read_json" if fmt == "jsonl" else "read_csv"
@@ -149,7 +149,7 @@ def measure(landing: Path, feed: str, fmt: str, reps: int, work: Path) -> dict:
 
     def copy() -> tuple[float, float]:
         with tempfile.TemporaryDirectory(dir=work) as d:
-            return _timed(lambda: f.cut(Path(d), threads))
+            return _timed(lambda: f.cut(Path(d), k))
 
     for _ in range(reps):
         times["floor"].append(create(f"SELECT * FROM {reader}($path)", {"path": str(f.path)}, True))
