@@ -116,12 +116,11 @@ def measure(landing: Path, feed: str, fmt: str, reps: int, work: Path) -> dict:
     from ticket_dq.lib import decode, file_parts, ingest, warehouse
 
     f = _File(landing, feed, fmt)
-    # as many parts as the product cuts the file into (ingest._reader_threads, file_parts.part_count)
-    k = file_parts.part_count(f.scan.size, duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0])
+    con = duckdb.connect(str(work / "stages.duckdb"))
+    k = file_parts.part_count(f.scan.size, ingest._reader_threads(con))  # as many parts as the product cuts
     parts_dir = work / "parts"
     parts_dir.mkdir(exist_ok=True)
     parts = f.cut(parts_dir, k)
-    con = duckdb.connect(str(work / "stages.duckdb"))
     sql = f.stage_sql(con, parts)
     reader = "read_json" if fmt == "jsonl" else "read_csv"
     times: dict[str, list[tuple[float, float]]] = {s: [] for s in STAGES}
