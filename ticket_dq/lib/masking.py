@@ -96,6 +96,8 @@ def mask_files(folder: Path, suffixes: tuple[str, ...] = (".html", ".json", ".js
 
 
 def find_mobiles(text: str) -> list[str]:
-    """Unmasked mainland mobile numbers (1[3-9] + 9 digits, not inside a longer digit run) in ``text``."""
-    return re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", re.sub(_HEX_TOKEN, " ", text))
+    """Unmasked mainland mobile numbers (1[3-9] + 9 digits, not inside a longer digit run) in ``text``.
+    The fraction of a decimal number is not a mobile: Dagster stores step durations as floats, and a
+    repr such as ``1635.13756399462`` would otherwise count. ``mask`` stays stricter and masks those too."""
+    return re.findall(r"(?<!\d)(?<!\d\.)1[3-9]\d{9}(?!\d)", re.sub(_HEX_TOKEN, " ", text))
 

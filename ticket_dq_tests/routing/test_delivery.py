@@ -216,6 +216,14 @@ def test_masking_covers_any_eleven_digit_mobile_but_not_longer_numbers():
     assert mask("order 202603081381234123499") == "order 202603081381234123499"
 
 
+def test_the_leak_finder_sees_mobiles_in_text_but_not_the_fraction_of_a_float():
+    from ticket_dq.lib.masking import find_mobiles
+    assert find_mobiles("tel 13812341234, tel.15900001111; 1.5 h") == ["13812341234", "15900001111"]
+    # A step duration as Dagster's event log stores it: the 11 digits after the point are no number.
+    assert find_mobiles('{"duration_ms": 1635.13756399462}') == []
+    assert find_mobiles("138****1234 and sha 13812341234" + "a" * 32) == []
+
+
 def test_default_local_channel_is_file_under_outbox(con, isolated_env):
     add_issue(con, "S1", first_detected_at=HELD_SINCE)
     cfg = routing.load(settings.routes_path())
