@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from urllib.parse import unquote, urlparse
 
@@ -10,7 +11,7 @@ import pytest
 
 from ticket_dq.lib.validation.suites import ORDERS, PARTNER_SCHEDULE, SUITES
 from ticket_dq.lib import warehouse
-from ticket_dq.lib.validation import run_suite
+from ticket_dq.lib.validation import docs_views, run_suite, store
 from ticket_dq_tests.validation.helpers import CLEAN_ORDER, insert_rows, shows
 
 NOW = datetime(2026, 3, 8, 11, 0)
@@ -158,6 +159,29 @@ def test_each_suite_keeps_its_data_docs_when_another_suite_renders(con, isolated
         assert open(unquote(urlparse(out.docs_url).path), encoding="utf-8").read()
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert PARTNER_SCHEDULE.name in index and ORDERS.name in index
+
+
+def _page_text(url: str) -> str:
+    """A Data Docs page without what differs between two renderings of one result (ids, times)."""
+    html = open(unquote(urlparse(url).path), encoding="utf-8").read()
+    html = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "UUID", html)
+    return re.sub(r"\d{8}T\d{6}\.\d{6}Z|\d{4}-\d{2}-\d{2}[ T][\d:.]+", "TIME", html)
+
+
+def test_data_docs_pages_are_the_ones_gx_own_views_render(con, isolated_env, monkeypatch):
+    # docs_views shares one Jinja environment between builds; GX's own views build a new one each time.
+    insert_rows(con, "partner_schedule", shows(5, i0={"sale_price_fen": 9000}))
+    docs = isolated_env["warehouse"].parent / "docs"
+    ours = [run_suite(con, PARTNER_SCHEDULE, run_id="r1", validated_at=NOW, docs_dir=docs / "ours").docs_url]
+    store.ensure_tables(con)
+    for run in ("r2", "r3"):  # the same rows again, rendered by a view that has built a page before
+        con.execute(f"DELETE FROM {store.FILES_TABLE}")
+        ours.append(run_suite(con, PARTNER_SCHEDULE, run_id=run, validated_at=NOW, docs_dir=docs / run).docs_url)
+    monkeypatch.setattr(docs_views, "site_views", lambda: {})
+    con.execute(f"DELETE FROM {store.FILES_TABLE}")
+    theirs = run_suite(con, PARTNER_SCHEDULE, run_id="r4", validated_at=NOW, docs_dir=docs / "gx").docs_url
+    assert "sale_price_fen" in _page_text(theirs)
+    assert [_page_text(u) for u in ours] == [_page_text(theirs)] * 3
 
 
 def test_schema_drift_and_rejected_files_are_reported(con):

@@ -28,6 +28,8 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
+from ticket_dq.lib.validation import docs_views
+
 
 class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
     """Keeps a single SQLAlchemy connection for all metric queries of a validation (as GX does for
@@ -85,7 +87,7 @@ def ephemeral_context(con: duckdb.DuckDBPyConnection, *, docs_dir: str | None = 
             site_config={
                 "class_name": "SiteBuilder",
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                **docs_views.site_views(),
             },
         )
     # The connection string only names the dialect: every connection comes from ``creator``.
