@@ -12,7 +12,7 @@ import inspect
 import sys
 import traceback
 
-ORDER = ("simulate", "ingest", "validation", "detection", "distribution", "evaluation", "latency")
+ORDER = ("simulate", "ingest", "validation", "data_docs", "detection", "distribution", "evaluation", "latency")
 
 
 def main() -> int:
