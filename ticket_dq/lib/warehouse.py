@@ -232,13 +232,30 @@ def candidate_table_ddl(table: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n)"
 
 
+def _schema_ddl() -> tuple[str, ...]:
+    """Every statement ``ensure_schema`` runs, in order."""
+    return (tuple(f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in SCHEMAS)
+            + tuple(raw_table_ddl(feed) for feed in contract.FEEDS.values())
+            + tuple(reference_table_ddl(feed) for feed in contract.REFERENCE.values())
+            + SHARED_DDL + EVENT_HISTORY_DDL)
+
+
+_CREATED = re.compile(r"CREATE (?:TABLE|VIEW) IF NOT EXISTS (\w+)\.(\w+)")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create schemas and shared tables if missing. Idempotent and cheap enough to run per connect."""
-    for schema in SCHEMAS:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    for feed in contract.FEEDS.values():
-        con.execute(raw_table_ddl(feed))
-    for feed in contract.REFERENCE.values():
-        con.execute(reference_table_ddl(feed))
-    for ddl in SHARED_DDL + EVENT_HISTORY_DDL:
+    """Create schemas and shared tables if missing; idempotent. It runs on every connect, so a
+    warehouse that already has every one of them costs one catalog query instead of the ~40
+    statements (about 14 ms on a demo warehouse)."""
+    statements = _schema_ddl()
+    wanted = {m.groups() for ddl in statements if (m := _CREATED.search(ddl))} | {(s, None) for s in SCHEMAS}
+    present = set(con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT internal "
+        "UNION ALL SELECT schema_name, NULL FROM duckdb_schemas() WHERE database_name = current_database()"
+    ).fetchall())
+    if wanted <= present:
+        return
+    for ddl in statements:
         con.execute(ddl)

@@ -69,3 +69,22 @@ def test_schema_creation_is_idempotent_and_keeps_data(isolated_env):
         assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 1
         schemas = {r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
         assert set(warehouse.SCHEMAS) <= schemas
+
+
+def test_the_next_connect_recreates_any_shared_table_view_or_schema_that_went_missing(isolated_env):
+    path = isolated_env["warehouse"]
+    with warehouse.connect(path) as con:
+        fresh = con.execute("SELECT schema_name, table_name, sql FROM duckdb_tables() "
+                            "WHERE database_name = current_database() ORDER BY ALL").fetchall()
+        con.execute("INSERT INTO raw.quarantine (feed, ingest_file, reason, quarantined_at) "
+                    "VALUES ('orders', 'f.csv', 'r', TIMESTAMP '2026-03-08 10:00:00')")
+    # Each one alone: the connect that finds everything in place skips the statements.
+    for damage in ("DROP TABLE dq.issues", "DROP VIEW audit.orders", "DROP SCHEMA cand"):
+        with warehouse.connect(path, ensure=False) as con:
+            con.execute(damage)
+        with warehouse.connect(path) as con:
+            assert con.execute("SELECT schema_name, table_name, sql FROM duckdb_tables() "
+                               "WHERE database_name = current_database() ORDER BY ALL").fetchall() == fresh, damage
+            assert con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'audit'").fetchone()[0] == 2
+            assert "cand" in {r[0] for r in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
+            assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 1
