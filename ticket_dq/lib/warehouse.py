@@ -7,6 +7,7 @@ time, and callers hold connections only for the work at hand (``with connect(...
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from contextlib import contextmanager
@@ -232,36 +233,34 @@ def candidate_table_ddl(table: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n)"
 
 
-def _schema_ddl() -> tuple[str, ...]:
-    """Every statement ``ensure_schema`` runs, in order."""
-    return (tuple(f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in SCHEMAS)
-            + tuple(raw_table_ddl(feed) for feed in contract.FEEDS.values())
-            + tuple(reference_table_ddl(feed) for feed in contract.REFERENCE.values())
-            + SHARED_DDL + EVENT_HISTORY_DDL)
+_CREATED = re.compile(r"CREATE (?:TABLE|VIEW) IF NOT EXISTS (\w+)\.(\w+)|CREATE SCHEMA IF NOT EXISTS (\w+)$")
 
 
-_CREATED = re.compile(r"CREATE (?:TABLE|VIEW) IF NOT EXISTS (\w+)\.(\w+)")
+@functools.cache
+def _schema_ddl() -> tuple[tuple[str, ...], frozenset | None]:
+    """Every statement ``ensure_schema`` runs, in order, and the (schema, object) pairs they create
+    (``(schema, None)`` for a schema); None when a statement creates nothing the catalog can show."""
+    statements = (tuple(f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in SCHEMAS)
+                  + tuple(raw_table_ddl(feed) for feed in contract.FEEDS.values())
+                  + tuple(reference_table_ddl(feed) for feed in contract.REFERENCE.values())
+                  + SHARED_DDL + EVENT_HISTORY_DDL)
+    found = [_CREATED.match(ddl.strip()) for ddl in statements]
+    if not all(found):
+        return statements, None
+    return statements, frozenset((m[3], None) if m[3] else (m[1], m[2]) for m in found)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create schemas and shared tables if missing; idempotent. It runs on every connect, so a
     warehouse that already has every one of them costs one catalog query instead of the ~40
     statements (about 14 ms on a demo warehouse)."""
-    statements = _schema_ddl()
-    named = [m.groups() for ddl in statements if (m := _CREATED.search(ddl))]
-    schemas = [ddl for ddl in statements if ddl.startswith("CREATE SCHEMA IF NOT EXISTS ")]
-    if len(named) + len(schemas) < len(statements):  # a statement the check cannot see (an ALTER): run all
-        for ddl in statements:
-            con.execute(ddl)
-        return
-    wanted = set(named) | {(ddl.split()[-1], None) for ddl in schemas}
-    present = set(con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
-        "WHERE database_name = current_database() AND NOT internal "
-        "UNION ALL SELECT schema_name, NULL FROM duckdb_schemas() WHERE database_name = current_database()"
-    ).fetchall())
-    if wanted <= present:
+    statements, created = _schema_ddl()
+    if created is not None and created <= set(con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal "
+            "UNION ALL SELECT schema_name, NULL FROM duckdb_schemas() WHERE database_name = current_database()"
+    ).fetchall()):
         return
     for ddl in statements:
         con.execute(ddl)
