@@ -879,29 +879,61 @@ def _trimmed(col: str) -> str:
             f"THEN NULLIF(trim({col}), '') ELSE NULLIF({col}, '') END")
 
 
+# The cast each logical type's canonical shortcut (``_canonical``) tries on the raw value.
+_CANONICAL_CAST = {"int": "INTEGER", "fen": "BIGINT", "yuan": "DECIMAL(16,2)", "timestamp": "TIMESTAMP",
+                   "date": "DATE", "hhmm": "TIME"}
+# The printed length of a timestamp or date with a four-digit year (the contract's shape): DuckDB also
+# prints fractions of a second, years past 9999 and BC dates, which the contract's shape refuses.
+_CANONICAL_LENGTH = {"timestamp": 19, "date": 10}
+
+
+def _canonical(col: str, typ: str, cast: str) -> str:
+    """The typed value of ``col`` when its raw string is exactly what DuckDB prints for ``cast`` (the
+    stage before computed ``cast`` = TRY_CAST of the raw string), else ``_typed_expr`` on the trimmed
+    string. Nearly every delivered value is canonical, and then the trim test, the shape test and the
+    regex are skipped: a canonical string has no space to trim and the contract's shape (checked by
+    ``test_typing``'s comparison with ``_typed_expr`` on hostile values), so both branches agree."""
+    slow = _typed_expr(col, typ, _trimmed(col))
+    if typ == "bool":
+        return f"CASE WHEN {col} = 'true' THEN true WHEN {col} = 'false' THEN false ELSE {slow} END"
+    if typ == "hhmm":
+        fast, value = f"strlen({col}) = 5 AND {col} < '24:00' AND CAST({cast} AS VARCHAR) = {col} || ':00'", col
+    else:
+        fast = f"CAST({cast} AS VARCHAR) = {col}"
+        if typ in _CANONICAL_LENGTH:
+            fast = f"strlen({col}) = {_CANONICAL_LENGTH[typ]} AND {fast}"
+        value = f"CAST({cast} * 100 AS BIGINT)" if typ == "yuan" else cast
+    return f"CASE WHEN {fast} THEN {value} ELSE {slow} END"
+
+
 def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None = None) -> str:
     """SELECT over the staged string columns of ``{source}`` giving the raw table's contract columns
     typed, ``__line``, ``__rec``, ``extras`` and ``__reason`` (NULL when the row is good; else every
     column that failed, with the offending value). ``extra_reason`` names a staged column with an
     earlier reason (JSONL: not an object).
 
-    Two stages so each cast runs once per value: the inner SELECT casts, the outer one only compares
-    the cast with its string (a non-empty string whose cast is NULL failed) and builds the reason
-    text for failing rows alone."""
-    base, inner, outer, errs, texts = [], [], [], [], []
+    Three stages, so each cast runs once per value: the innermost casts the raw strings, the middle one
+    keeps a cast whose string is canonical and types the rest the careful way (``_canonical``), the
+    outer one tells a failed cast (a non-empty trimmed string whose typed value is NULL) and builds the
+    reason text. The trim and the reason are computed inside CASE conditions, which DuckDB evaluates
+    only for the rows still undecided (and its common-subexpression pass leaves alone): rows whose
+    values all cast never pay for them."""
+    cast, typed, outer, errs, texts = [], [], [], [], []
+    keep = [LINE, REC, EXTRAS]
     for col, typ in feed.columns:
+        raw = f"__r_{col}"
         if typ == "text":
-            base.append(col)
-            inner.append(f"NULLIF({col}, '') AS __t_{col}")
+            typed.append(f"NULLIF({raw}, '') AS __t_{col}")
         else:
-            # Trim once per value (stage 0); cast once (stage 1); compare and explain (stage 2).
-            base.append(f"{_trimmed(col)} AS __s_{col}")
-            inner.append(f"{_typed_expr(col, typ, f'__s_{col}')} AS __t_{col}")
-            inner.append(f"__s_{col}")
-            failed = f"(__t_{col} IS NULL AND __s_{col} IS NOT NULL)"
+            if typ in _CANONICAL_CAST:
+                cast.append(f"TRY_CAST({col} AS {_CANONICAL_CAST[typ]}) AS __c_{col}")
+            typed.append(f"{_canonical(raw, typ, f'__c_{col}')} AS __t_{col}")
+            failed = f"(__t_{col} IS NULL AND {_trimmed(raw)} IS NOT NULL)"
             errs.append(failed)
-            texts.append(f"CASE WHEN {failed} THEN 'column {col}: cannot parse ' || to_json(__s_{col}) "
+            texts.append(f"CASE WHEN {failed} THEN 'column {col}: cannot parse ' || to_json({_trimmed(raw)}) "
                          f"|| ' as {_TYPE_WORDS[typ]}' END")
+        cast.append(f"{col} AS {raw}")
+        typed.append(raw)
         outer.append(f"__t_{col} AS {feed.raw_column(col)}")
     # Key columns (contract ``required`` / ``codes``): a row that cannot be matched is quarantined here
     # rather than failing the table's blocking check and holding back every other row.
@@ -909,8 +941,11 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
     # A line that is no JSON object has no columns at all: its one reason says so.
     guard = "__pre_reason IS NULL AND " if extra_reason else ""
     for col in feed.required:
-        # A typed value that failed to cast already has its reason; this one is for an empty value.
-        missing = guard + (f"__t_{col} IS NULL" if typ_of[col] == "text" else f"__s_{col} IS NULL")
+        # A typed value that failed to cast already has its reason; this one is for an empty value
+        # (its typed value is NULL too, so that cheap test goes first).
+        empty = (f"__t_{col} IS NULL" if typ_of[col] == "text"
+                 else f"__t_{col} IS NULL AND {_trimmed(f'__r_{col}')} IS NULL")
+        missing = guard + empty
         errs.append(f"({missing})")
         texts.append(f"CASE WHEN {missing} THEN 'column {col}: empty, but rows are matched on it' END")
     for col, n in feed.codes:
@@ -923,17 +958,16 @@ def typed_select_sql(feed: contract.Feed, source: str, extra_reason: str | None 
         # __t_start_time is HH:MM with two-digit hours (hhmm pads them), so it compares as text.
         outer.append("__t_show_date + CAST(__t_start_time AS TIME) "
                      "+ CASE WHEN __t_start_time < '06:00' THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END AS start_ts")
-    keep = [LINE, REC, EXTRAS]
     if extra_reason:
-        base.append(f"{extra_reason} AS __pre_reason")
-        inner.append("__pre_reason")
+        cast.append(f"{extra_reason} AS __pre_reason")
+        typed.append("__pre_reason")
         errs.insert(0, "__pre_reason IS NOT NULL")
         texts.insert(0, "__pre_reason")
     reason_sql = (f"CASE WHEN {' OR '.join(errs)} THEN NULLIF(concat_ws('; ', {', '.join(texts)}), '') END"
                   if errs else "NULL::VARCHAR")
     return (f"SELECT {', '.join(outer)}, {', '.join(keep)}, {reason_sql} AS {REASON} "
-            f"FROM (SELECT {', '.join(inner + keep)} "
-            f"FROM (SELECT {', '.join(base + keep)} FROM {source}))")
+            f"FROM (SELECT {', '.join(typed + keep)} "
+            f"FROM (SELECT {', '.join(cast + keep)} FROM {source}))")
 
 
 def uncastable_columns_sql(feed: contract.Feed, source: str) -> str | None:
