@@ -97,10 +97,25 @@ def test_a_crawl_naming_money_in_fen_is_read_as_varchar(landing, isolated_env, m
 
 def test_the_byte_scan_counts_what_the_plain_reading_rests_on(tmp_path):
     path = tmp_path / "c.jsonl"
-    path.write_bytes(b'{"a":"x: y","b" :1}\n{"a":null,"b":2}')
+    # keys' colons after a quote, a space, a tab; a colon inside a string after another byte is no key's
+    path.write_bytes(b'{"a":"x: y","b" :1,"c"\t:2}\n{"a":null,"b":2,"c":3}')
     scan = decode.scan_file(path, jsonl=True)
-    assert (scan.newlines, scan.physical_lines, scan.key_colons, scan.space_colons, scan.null_starts) == (1, 2, 3, 1, 1)
-    assert not scan.has_backslash and not scan.plain_keys(2, 2)
-    path.write_bytes(b'{"a":"x","b":1}\n{"a":"y","b":2}\n')
+    assert (scan.newlines, scan.physical_lines, scan.key_colons, scan.null_starts) == (1, 2, 6, 1)
+    assert not scan.has_backslash and not scan.plain_keys(3, 2)
+    path.write_bytes(b'{"a":"x","b":1}\n{"a":"y","b" : 2}\n')
     scan = decode.scan_file(path, jsonl=True)
     assert scan.plain_keys(2, 2) and not scan.plain_keys(2, 3) and scan.physical_lines == 2
+    path.write_bytes(b'{"a":"x","b":1}\n{"a":"y","b":2,"z" :3}\n')  # an extra key, spaced: counted too
+    assert not decode.scan_file(path, jsonl=True).plain_keys(2, 2)
+
+
+def test_a_crawl_written_with_spaced_colons_is_read_as_varchar_and_lands_as_on_the_careful_path(
+        landing, isolated_env, monkeypatch):
+    body = "".join(json.dumps(r, ensure_ascii=False, separators=(",", " : ")) + "\n"
+                   for r in _crawl("P1", "P2", "P3")).encode("utf-8")
+    deliver(landing, CRAWL, "MAOYAN", "2026-03-08", "c1", body, 3)
+
+    product, careful = _both_ways(isolated_env["tmp"], landing, CRAWL, monkeypatch)
+
+    assert product[0][0].fast_reader == "jsonl" and product[0][0].rows_ingested == 3
+    assert product[1:] == careful[1:]
